@@ -1,0 +1,103 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Satchel",
+    platforms: [.macOS(.v14)],
+    products: [
+        // The engine, usable without the CLI (a portal server embeds it).
+        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest"]),
+        .executable(name: "satchel", targets: ["satchel"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+    ],
+    targets: [
+        // C shims: module maps plus tiny static inline wrappers, nothing else.
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
+
+        // Object store: content-addressed objects, packs, refs, locks, fsck, gc.
+        .target(
+            name: "SatchelStore",
+            dependencies: [
+                "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+
+        // XML manifests on libxml2: hardened parser, canonical writer, XSD, typed manifests.
+        .target(
+            name: "SatchelManifest",
+            dependencies: ["CLibXML2", "SatchelStore"],
+            resources: [.copy("Schemas")],
+            swiftSettings: strict
+        ),
+
+        // Command-line front end (library so tests can drive it in-process too).
+        .target(
+            name: "SatchelCLI",
+            dependencies: [
+                "SatchelStore",
+                "SatchelManifest",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "satchel",
+            dependencies: ["SatchelCLI"],
+            swiftSettings: strict
+        ),
+
+        // Benchmarks and harnesses (not part of the product).
+        .executableTarget(
+            name: "StoreBench",
+            dependencies: ["SatchelStore"],
+            path: "Tools/StoreBench",
+            swiftSettings: strict
+        ),
+
+        .testTarget(
+            name: "SatchelStoreTests",
+            dependencies: [
+                "SatchelStore",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SatchelManifestTests",
+            dependencies: [
+                "SatchelManifest",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SatchelCLITests",
+            dependencies: ["SatchelCLI", "SatchelStore", "SatchelManifest"],
+            swiftSettings: strict
+        ),
+    ]
+)

@@ -1,0 +1,2 @@
+import SatchelCLI
+await SatchelCommand.main()
