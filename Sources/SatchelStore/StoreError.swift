@@ -14,6 +14,8 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let notFound = Code(rawValue: "not-found")
         /// Stored bytes do not match their address, are truncated or malformed.
         public static let corrupt = Code(rawValue: "corrupt")
+        /// Stored bytes end early (a torn or cut-off file). A kind of corruption.
+        public static let truncated = Code(rawValue: "truncated")
         /// The operating system refused an I/O operation.
         public static let io = Code(rawValue: "io")
         /// A lock is held by someone else beyond the wait time.
@@ -46,6 +48,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.object = object
         self.cause = cause
     }
+
+    /// True for `.corrupt` and `.truncated`: the stored bytes are damaged.
+    public var isDamage: Bool { code == .corrupt || code == .truncated }
 
     public var description: String {
         var text = message

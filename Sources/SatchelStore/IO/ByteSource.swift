@@ -1,0 +1,94 @@
+import SystemPackage
+
+/// Something payload bytes can be pulled from, a chunk at a time, so that content of any size
+/// streams through hashing and compression with bounded memory.
+public protocol ByteSource {
+    /// Fills up to `buffer.count` bytes and returns how many; 0 means the end.
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int
+}
+
+/// Bytes already in memory.
+public struct BufferSource: ByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = min(buffer.count, bytes.count - offset)
+        if n > 0 {
+            bytes.withUnsafeBytes { raw in
+                buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: raw[offset..<offset + n]))
+            }
+            offset += n
+        }
+        return n
+    }
+}
+
+/// An open file descriptor (the caller keeps ownership and closes it).
+public struct FileSource: ByteSource {
+    public let descriptor: FileDescriptor
+
+    public init(_ descriptor: FileDescriptor) { self.descriptor = descriptor }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        try descriptor.read(into: buffer)
+    }
+}
+
+/// A source that yields `length` pseudo-random or patterned bytes without holding them, for
+/// tests and benchmarks of large payloads.
+public struct GeneratedSource: ByteSource {
+    public enum Pattern: Sendable { case random(seed: UInt64), text(seed: UInt64) }
+    private var remaining: UInt64
+    private var state: UInt64
+    private let pattern: Pattern
+
+    public init(length: UInt64, pattern: Pattern) {
+        remaining = length
+        self.pattern = pattern
+        switch pattern {
+        case .random(let seed), .text(let seed): state = seed &+ 0x9E37_79B9_7F4A_7C15
+        }
+    }
+
+    private mutating func next() -> UInt64 {
+        // splitmix64
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = Int(min(UInt64(buffer.count), remaining))
+        switch pattern {
+        case .random:
+            var i = 0
+            while i < n {
+                var word = next()
+                let take = min(8, n - i)
+                withUnsafeBytes(of: &word) { w in
+                    for j in 0..<take { buffer[i + j] = w[j] }
+                }
+                i += take
+            }
+        case .text:
+            let words: [StaticString] = ["the ", "patient ", "results ", "are ", "ready ", "please ",
+                                         "call ", "clinic ", "today ", "lab ", "note ", "follow-up ",
+                                         "dose ", "daily ", "with ", "water. "]
+            var i = 0
+            while i < n {
+                let word = words[Int(next() & 15)]
+                let len = word.utf8CodeUnitCount
+                let take = min(len, n - i)
+                for j in 0..<take { buffer[i + j] = word.utf8Start[j] }
+                i += take
+            }
+        }
+        remaining -= UInt64(n)
+        return n
+    }
+}

@@ -1,0 +1,152 @@
+/// One thing fsck found wrong.
+public struct FsckProblem: Sendable, Equatable, CustomStringConvertible {
+    /// What is wrong: `corrupt`, `truncated`, `wrong-name`, `bad-file`, `pack-index`, `pack`,
+    /// `orphan-pack`, `bad-ref`, `dangling-ref`, `missing-object`, `invalid-manifest`.
+    public var kind: String
+    /// The object ID, ref name or file the problem is about.
+    public var object: String
+    /// Where and why, one line.
+    public var detail: String
+
+    public init(kind: String, object: String, detail: String) {
+        self.kind = kind
+        self.object = object
+        self.detail = detail
+    }
+
+    public var description: String { "\(kind) \(object): \(detail)" }
+}
+
+/// The result of ``ObjectStore/fsck(checkManifest:)``.
+public struct FsckReport: Sendable {
+    /// Distinct objects examined (loose and packed).
+    public var objects: Int
+    public var problems: [FsckProblem]
+    public var isClean: Bool { problems.isEmpty }
+}
+
+extension ObjectStore {
+    /// Checks everything: rehashes every loose and packed object, checks pack and index
+    /// checksums, that every ref points at an existing object and that every object a
+    /// manifest mentions exists. `checkManifest` lets the layer above validate manifest
+    /// content (schemas); it returns a problem description or nil.
+    public func fsck(checkManifest: ((ObjectID, [UInt8]) -> String?)? = nil) -> FsckReport {
+        var problems: [FsckProblem] = []
+        var good = Set<ObjectID>()
+        var mentioned: [(by: ObjectID, id: ObjectID)] = []
+
+        func examine(_ id: ObjectID, what: String, _ read: (_ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectKind) {
+            var manifest: [UInt8] = []
+            var isManifest: Bool?
+            do {
+                let kind = try read { chunk in
+                    if isManifest != false { manifest.append(contentsOf: chunk) }
+                    if manifest.count > 64 << 20 { isManifest = false; manifest = [] }
+                }
+                good.insert(id)
+                if kind == .manifest {
+                    for ref in References.scan(manifest) { mentioned.append((id, ref)) }
+                    if let check = checkManifest, let problem = check(id, manifest) {
+                        problems.append(FsckProblem(kind: "invalid-manifest", object: id.description, detail: problem))
+                    }
+                }
+            } catch let error as StoreError {
+                problems.append(Self.problem(for: error, id: id, what: what))
+            } catch {
+                problems.append(FsckProblem(kind: "corrupt", object: id.description, detail: "\(what): \(error)"))
+            }
+        }
+
+        // Loose objects, including files whose names are not object IDs.
+        let fans = (try? Sys.list(objectsDirectory)) ?? []
+        for fan in fans.sorted() {
+            let fanPath = objectsDirectory + "/" + fan
+            for rest in ((try? Sys.list(fanPath)) ?? []).sorted() {
+                guard let id = ObjectID(hex: fan + rest) else {
+                    problems.append(FsckProblem(kind: "bad-file", object: "objects/\(fan)/\(rest)",
+                                                detail: "file name is not an object ID"))
+                    continue
+                }
+                examine(id, what: "loose object objects/\(fan)/\(rest)") { sink in
+                    try loose.read(id, into: sink).kind
+                }
+            }
+        }
+
+        // Packs: index checksums, pack checksum, then every entry.
+        packSet.refresh()
+        for (name, error) in packSet.loadProblems.sorted(by: { $0.key < $1.key }) {
+            problems.append(FsckProblem(kind: "pack-index", object: "packs/\(name).idx", detail: error.message))
+        }
+        let packNames = Set((try? Sys.list(packsDirectory)) ?? [])
+        for file in packNames.sorted() where file.hasSuffix(".pack") {
+            let name = String(file.dropLast(5))
+            if !packNames.contains(name + ".idx") {
+                problems.append(FsckProblem(kind: "orphan-pack", object: "packs/\(file)",
+                                            detail: "pack has no index (an interrupted write; gc removes it)"))
+            }
+        }
+        for pack in packSet.packs {
+            if !packNames.contains(pack.name + ".pack") {
+                problems.append(FsckProblem(kind: "pack", object: "packs/\(pack.name).pack",
+                                            detail: "index present but pack file missing"))
+                continue
+            }
+            do { try pack.verifyChecksum() } catch let error as StoreError {
+                problems.append(FsckProblem(kind: "pack", object: "packs/\(pack.name).pack", detail: error.message))
+            } catch {
+                problems.append(FsckProblem(kind: "pack", object: "packs/\(pack.name).pack", detail: "\(error)"))
+            }
+            for location in pack.index.allEntries {
+                examine(location.id, what: "packed object in \(pack.name)") { sink in
+                    guard let result = try pack.read(location.id, into: sink) else {
+                        throw StoreError(.notFound, "object vanished from its pack")
+                    }
+                    return result.kind
+                }
+            }
+        }
+
+        // Refs.
+        do {
+            try refs.walkAll { relative in
+                guard let name = try? RefName(relative) else {
+                    problems.append(FsckProblem(kind: "bad-ref", object: "refs/\(relative)", detail: "not a valid ref name"))
+                    return
+                }
+                do {
+                    if let id = try refs.read(name), !good.contains(id) {
+                        problems.append(FsckProblem(kind: "dangling-ref", object: name.rawValue,
+                                                    detail: "points at \(id), which is missing or damaged"))
+                    }
+                } catch let error as StoreError {
+                    problems.append(FsckProblem(kind: "bad-ref", object: name.rawValue, detail: error.message))
+                }
+            }
+        } catch {
+            problems.append(FsckProblem(kind: "bad-ref", object: "refs", detail: "cannot list refs: \(error)"))
+        }
+
+        // Connectivity: what manifests mention must exist.
+        var reported = Set<ObjectID>()
+        for (by, id) in mentioned where !good.contains(id) && !reported.contains(id) {
+            reported.insert(id)
+            problems.append(FsckProblem(kind: "missing-object", object: id.description,
+                                        detail: "mentioned by manifest \(by) but missing or damaged"))
+        }
+        return FsckReport(objects: good.count + Set(problems.compactMap { ObjectID($0.object) }).subtracting(good).count,
+                          problems: problems)
+    }
+
+    static func problem(for error: StoreError, id: ObjectID, what: String) -> FsckProblem {
+        let kind: String
+        if error.code == .truncated {
+            kind = "truncated"
+        } else if error.message.contains("hashes to") {
+            kind = "wrong-name"
+        } else {
+            kind = "corrupt"
+        }
+        return FsckProblem(kind: kind, object: id.description, detail: "\(what): \(error.message)")
+    }
+}

@@ -1,0 +1,110 @@
+/// What ``ObjectStore/gc(grace:extraRoots:)`` did.
+public struct GCReport: Sendable {
+    public var reachable = 0
+    public var removedLoose = 0
+    public var removedPacks = 0
+    /// Objects copied into the new consolidated pack.
+    public var repacked = 0
+    /// Unreachable objects kept because they are younger than the grace period.
+    public var keptYoung = 0
+    public var removedTemp = 0
+    public var bytesFreed: UInt64 = 0
+}
+
+extension ObjectStore {
+    /// Default grace period: unreachable objects younger than this are kept, so a writer that
+    /// stored objects and has not yet moved a ref to them never loses them.
+    public static let defaultGrace: Double = 14 * 24 * 3600
+
+    /// Marks every object reachable from refs (and `extraRoots`) through manifest mentions,
+    /// then sweeps unreachable objects older than `grace` seconds.
+    ///
+    /// Loose objects are removed one by one. Packs older than the grace period that hold
+    /// unreachable objects (or are more than one) are consolidated: their reachable objects are
+    /// copied into one new pack (made durable first), then the old packs are removed. Age is a
+    /// file's modification time; writers that find an object already present freshen it.
+    public func gc(grace: Double = defaultGrace, extraRoots: [ObjectID] = []) throws -> GCReport {
+        let lock = try LeaseLock.acquire(root + "/tmp/gc.lock", tempDirectory: tempDirectory)
+        defer { lock.release() }
+        var report = GCReport()
+        let cutoff = Sys.now() - grace
+        packSet.refresh()
+
+        // Mark.
+        var reachable = Set<ObjectID>()
+        var pending = try refs.list().map(\.id) + extraRoots
+        while let id = pending.popLast() {
+            guard reachable.insert(id).inserted else { continue }
+            guard let info = try? info(id), info.kind == .manifest,
+                  let manifest = try? read(id, limit: 64 << 20) else { continue }
+            pending.append(contentsOf: References.scan(manifest.bytes).filter { !reachable.contains($0) })
+        }
+        report.reachable = reachable.count
+
+        // Sweep loose objects.
+        for id in try looseObjectIDs() where !reachable.contains(id) {
+            let path = loose.path(of: id)
+            guard let status = try? Sys.status(path) else { continue }
+            if status.modified >= cutoff {
+                report.keptYoung += 1
+                continue
+            }
+            if (try? Sys.unlink(path)) != nil {
+                report.removedLoose += 1
+                report.bytesFreed += status.size
+            }
+        }
+
+        // Consolidate old packs.
+        var oldPacks: [(PackFile, Sys.Status)] = []
+        for pack in packSet.packs {
+            guard let status = try? Sys.status(pack.packPath) else { continue }
+            if status.modified < cutoff {
+                oldPacks.append((pack, status))
+            } else {
+                report.keptYoung += pack.index.allEntries.filter { !reachable.contains($0.id) }.count
+            }
+        }
+        let hasGarbage = oldPacks.contains { pack, _ in pack.index.allEntries.contains { !reachable.contains($0.id) } }
+        if hasGarbage || oldPacks.count > 1 {
+            let writer = try PackWriter(tempDirectory: tempDirectory, policy: compression)
+            for (pack, _) in oldPacks {
+                for location in pack.index.allEntries where reachable.contains(location.id) {
+                    try writer.addRaw(id: location.id, entry: try pack.rawEntry(location))
+                }
+            }
+            report.repacked = writer.count
+            let written = try writer.finish(into: packsDirectory, durable: true)
+            for (pack, status) in oldPacks where pack.name != written?.name {
+                // Re-check: a writer may have freshened the pack since we looked.
+                guard let now = try? Sys.status(pack.packPath), now.modified < cutoff else { continue }
+                let indexSize = (try? Sys.status(pack.indexPath))?.size ?? 0
+                try? Sys.unlink(pack.indexPath)
+                try? Sys.unlink(pack.packPath)
+                report.removedPacks += 1
+                report.bytesFreed += status.size + indexSize
+            }
+            try? Sys.fsyncDirectory(packsDirectory)
+            packSet.refresh()
+        }
+
+        // Leftovers of interrupted writers: temp files, packs without an index.
+        let tempCutoff = Sys.now() - max(grace, 3600)
+        for name in try Sys.list(tempDirectory) where name.hasSuffix(".tmp") {
+            let path = tempDirectory + "/" + name
+            if let status = try? Sys.status(path), status.modified < tempCutoff, (try? Sys.unlink(path)) != nil {
+                report.removedTemp += 1
+                report.bytesFreed += status.size
+            }
+        }
+        let packFiles = Set(try Sys.list(packsDirectory))
+        for file in packFiles where file.hasSuffix(".pack") && !packFiles.contains(String(file.dropLast(5)) + ".idx") {
+            let path = packsDirectory + "/" + file
+            if let status = try? Sys.status(path), status.modified < tempCutoff, (try? Sys.unlink(path)) != nil {
+                report.removedTemp += 1
+                report.bytesFreed += status.size
+            }
+        }
+        return report
+    }
+}

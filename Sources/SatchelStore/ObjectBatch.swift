@@ -1,0 +1,59 @@
+/// A group of writes that become durable together: every object added goes into one pack,
+/// and ``commit()`` fsyncs the pack, its index and the directory once. Objects already in the
+/// store (and intact) are not written again.
+///
+/// Until ``commit()`` returns, none of the batch's objects is visible in the store. A batch
+/// that is dropped without commit leaves nothing behind.
+public final class ObjectBatch {
+    private let store: ObjectStore
+    private let writer: PackWriter
+    public private(set) var added = 0
+    public private(set) var reused = 0
+
+    init(store: ObjectStore) throws {
+        self.store = store
+        writer = try PackWriter(tempDirectory: store.tempDirectory, policy: store.compression)
+        store.packSet.refresh()
+    }
+
+    /// Adds an in-memory payload.
+    @discardableResult
+    public func put(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> ObjectID {
+        let result = try writer.add(kind: kind, bytes: bytes, skip: alreadyStored)
+        count(result.added)
+        return result.id
+    }
+
+    /// Streams a payload of `length` bytes.
+    @discardableResult
+    public func put(_ kind: ObjectKind, length: UInt64, from source: inout some ByteSource) throws -> ObjectID {
+        let result = try writer.add(kind: kind, length: length, source: &source, skip: alreadyStored)
+        count(result.added)
+        return result.id
+    }
+
+    /// True if the batch will hold (or the store holds) this object.
+    public func contains(_ id: ObjectID) -> Bool {
+        writer.contains(id) || store.contains(id)
+    }
+
+    private func alreadyStored(_ id: ObjectID) -> Bool {
+        store.freshenIfPresent(id, refreshPacks: false)
+    }
+
+    private func count(_ wasAdded: Bool) {
+        if wasAdded { added += 1 } else { reused += 1 }
+    }
+
+    /// Publishes the pack durably (one barrier for all objects). Returns the pack written,
+    /// or nil if every object was already stored.
+    @discardableResult
+    public func commit(durable: Bool = true) throws -> PackInfo? {
+        let info = try writer.finish(into: store.packsDirectory, durable: durable)
+        store.packSet.refresh()
+        return info
+    }
+
+    /// Discards everything added.
+    public func abandon() { writer.abandon() }
+}

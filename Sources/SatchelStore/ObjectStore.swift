@@ -1,0 +1,209 @@
+import SystemPackage
+
+/// A content-addressed object store on the local file system.
+///
+/// Layout under the store root (docs/FORMAT.md): `objects/` (loose objects), `packs/`
+/// (packs and indexes), `refs/` (one file per ref), `tmp/` (temporary files, same file system
+/// so renames are atomic). Files above this layer (`config.xml`) are the caller's.
+///
+/// Single writes go to loose objects, each durable on return. Bulk work uses
+/// ``ObjectBatch``, which writes one pack with one durability barrier. Every read verifies the
+/// content against its ID.
+public final class ObjectStore: Sendable {
+    public let root: String
+    public let compression: CompressionPolicy
+    public let refs: RefStore
+
+    let loose: LooseObjects
+    let packSet: PackSet
+    var objectsDirectory: String { root + "/objects" }
+    var packsDirectory: String { root + "/packs" }
+    var tempDirectory: String { root + "/tmp" }
+
+    static let subdirectories = ["objects", "packs", "refs", "tmp"]
+
+    /// Opens an existing store.
+    public init(root: String, compression: CompressionPolicy = CompressionPolicy()) throws {
+        let root = root.count > 1 && root.hasSuffix("/") ? String(root.dropLast()) : root
+        for name in Self.subdirectories {
+            guard let status = try? Sys.status(root + "/" + name), status.isDirectory else {
+                throw StoreError(.notFound, "no Satchel store here (missing \(name)/)", path: root)
+            }
+        }
+        self.root = root
+        self.compression = compression
+        loose = LooseObjects(directory: root + "/objects", tempDirectory: root + "/tmp")
+        packSet = PackSet(directory: root + "/packs")
+        refs = RefStore(directory: root + "/refs", tempDirectory: root + "/tmp")
+        packSet.refresh()
+    }
+
+    /// Creates the store's directories durably inside `root` (which may exist, but then must
+    /// not contain any of them) and opens it.
+    public static func create(at root: String, compression: CompressionPolicy = CompressionPolicy()) throws -> ObjectStore {
+        do {
+            try Sys.mkdir(root)
+            for name in subdirectories {
+                guard try Sys.mkdir(root + "/" + name) else {
+                    throw StoreError(.exists, "a store already exists here (\(name)/ is present)", path: root)
+                }
+            }
+            try Sys.fsyncDirectory(root)
+            try Sys.fsyncDirectory(FileIO.parent(of: root))
+        } catch {
+            throw StoreError.io(error, path: root, "cannot create store")
+        }
+        return try ObjectStore(root: root, compression: compression)
+    }
+
+    // MARK: Writing
+
+    /// Stores an in-memory payload as a durable loose object.
+    @discardableResult
+    public func put(_ kind: ObjectKind, _ bytes: [UInt8]) throws -> ObjectID {
+        let id = ObjectID.compute(kind: kind, payload: bytes)
+        if freshenIfPresent(id) { return id }
+        var source = BufferSource(bytes)
+        return try put(kind, length: UInt64(bytes.count), from: &source)
+    }
+
+    /// Streams exactly `length` bytes from `source` into a durable loose object, with bounded
+    /// memory whatever the length.
+    @discardableResult
+    public func put(_ kind: ObjectKind, length: UInt64, from source: inout some ByteSource) throws -> ObjectID {
+        let encoder = PayloadEncoder(policy: compression)
+        return try loose.write(kind: kind, length: length, source: &source, encoder: encoder, durable: true).id
+    }
+
+    /// Streams a file into the store. The file must not change size while it is read.
+    @discardableResult
+    public func putFile(_ kind: ObjectKind, path: String) throws -> ObjectID {
+        let fd: FileDescriptor
+        do { fd = try FileIO.openRead(path) } catch {
+            throw StoreError.io(error, path: path, "cannot open input file")
+        }
+        return try FileIO.closeAfter(fd) { fd in
+            let size = try Sys.status(fd).size
+            var source = FileSource(fd)
+            return try put(kind, length: size, from: &source)
+        }
+    }
+
+    /// Starts a batch: objects added to it land in one pack, made durable together at
+    /// ``ObjectBatch/commit()``.
+    public func batch() throws -> ObjectBatch {
+        try ObjectBatch(store: self)
+    }
+
+    /// If `id` is stored and intact, refresh its age (gc grace) and return true.
+    func freshenIfPresent(_ id: ObjectID, refreshPacks: Bool = true) -> Bool {
+        if loose.exists(id), (try? loose.verify(id)) != nil {
+            try? Sys.touch(loose.path(of: id))
+            return true
+        }
+        for pack in packSet.locate(id, refreshOnMiss: refreshPacks) where (try? pack.read(id, into: { _ in })) != nil {
+            try? Sys.touch(pack.packPath)
+            return true
+        }
+        return false
+    }
+
+    // MARK: Reading
+
+    /// True if the store has an object at this address (not verified; reads verify).
+    public func contains(_ id: ObjectID) -> Bool {
+        loose.exists(id) || !packSet.locate(id).isEmpty
+    }
+
+    /// Streams the payload to `sink` and verifies it. On damage it throws `.corrupt` after the
+    /// sink may already have seen bytes: publish what the sink wrote only after success.
+    /// A damaged copy is skipped when another copy (loose or packed) is intact and the damage
+    /// shows before any byte reached the sink.
+    @discardableResult
+    public func read(_ id: ObjectID, into sink: (UnsafeRawBufferPointer) throws -> Void) throws
+        -> (kind: ObjectKind, length: UInt64)
+    {
+        var firstError: StoreError?
+        if loose.exists(id) {
+            var delivered = false
+            do {
+                return try loose.read(id) { delivered = true; try sink($0) }
+            } catch let error as StoreError where error.isDamage && !delivered {
+                firstError = error
+            }
+        }
+        for pack in packSet.locate(id) {
+            var delivered = false
+            do {
+                if let result = try pack.read(id, into: { delivered = true; try sink($0) }) { return result }
+            } catch let error as StoreError where error.isDamage && !delivered {
+                firstError = firstError ?? error
+            }
+        }
+        throw firstError ?? StoreError(.notFound, "object \(id) is not in the store", object: id)
+    }
+
+    /// Reads a whole payload into memory, verified. Refuses payloads over `limit` bytes, so a
+    /// caller can never be made to load an attachment by mistake.
+    public func read(_ id: ObjectID, limit: Int = 64 << 20) throws -> (kind: ObjectKind, bytes: [UInt8]) {
+        let (_, length) = try info(id)
+        guard length <= UInt64(limit) else {
+            throw StoreError(.tooLarge, "object \(id.short) is \(length) bytes, over the \(limit)-byte limit for in-memory reads",
+                             object: id)
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(length))
+        let result = try read(id) { bytes.append(contentsOf: $0) }
+        return (result.kind, bytes)
+    }
+
+    /// Kind and length from the header, without reading or verifying the payload.
+    public func info(_ id: ObjectID) throws -> (kind: ObjectKind, length: UInt64) {
+        if loose.exists(id), let info = try? loose.info(id) { return info }
+        for pack in packSet.locate(id) {
+            if let info = try pack.info(id) { return info }
+        }
+        throw StoreError(.notFound, "object \(id) is not in the store", object: id)
+    }
+
+    /// Writes the payload to `path` (new file) only once it is verified: temp → fsync → rename.
+    public func export(_ id: ObjectID, to path: String) throws {
+        let temp = FileIO.parent(of: path) + "/.satchel-export-" + Sys.randomToken() + ".tmp"
+        do {
+            let fd = try FileIO.createExclusive(temp)
+            try FileIO.closeAfter(fd) { fd in
+                var output = OutputBuffer(fd: fd)
+                try read(id) { try output.append($0) }
+                try output.flush()
+                try Sys.fsync(fd)
+            }
+            try Sys.rename(temp, path)
+        } catch {
+            try? Sys.unlink(temp)
+            throw StoreError.io(error, path: path, "cannot export object \(id.short)")
+        }
+    }
+
+    // MARK: Enumeration
+
+    /// IDs of all loose objects (by file name; fsck checks the names hold what they say).
+    public func looseObjectIDs() throws -> [ObjectID] {
+        var ids: [ObjectID] = []
+        for fan in try Sys.list(objectsDirectory) where fan.count == 2 {
+            for rest in try Sys.list(objectsDirectory + "/" + fan) {
+                if let id = ObjectID(hex: fan + rest) { ids.append(id) }
+            }
+        }
+        return ids
+    }
+
+    /// Every object ID in the store, loose and packed, without duplicates.
+    public func allObjectIDs() throws -> Set<ObjectID> {
+        packSet.refresh()
+        var ids = Set(try looseObjectIDs())
+        for pack in packSet.packs {
+            for position in 0..<pack.index.count { ids.insert(pack.index.entry(at: position).id) }
+        }
+        return ids
+    }
+}

@@ -1,0 +1,158 @@
+/// Streams a payload from a ``ByteSource`` through hashing and (optionally) deflate, emitting
+/// encoded bytes. Shared by loose objects and pack entries; one instance is reused across
+/// objects so zlib state and buffers are allocated once.
+final class PayloadEncoder {
+    static let chunkSize = 1 << 20
+
+    let policy: CompressionPolicy
+    private let deflater: Deflater
+    private var buffer: [UInt8]
+
+    init(policy: CompressionPolicy) {
+        self.policy = policy
+        deflater = Deflater(level: policy.level)
+        buffer = [UInt8](repeating: 0, count: Self.chunkSize)
+    }
+
+    /// Reads exactly `length` bytes from `source` (more or fewer is an error), hashes them as
+    /// an object of `kind`, and emits the encoding.
+    ///
+    /// - `begin(compressed)` is called once, before any encoded byte, with the decision.
+    /// - With `headerInStream`, the object header is part of the encoded stream (loose objects);
+    ///   otherwise only the payload is (pack entries carry kind and length themselves).
+    func encode(kind: ObjectKind, length: UInt64, source: inout some ByteSource,
+                headerInStream: Bool, forceStored: Bool = false,
+                begin: (_ compressed: Bool) throws -> Void,
+                emit: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectID {
+        var hasher = ObjectHasher(kind: kind, length: length)
+        let firstWant = Int(min(UInt64(buffer.count), length))
+        var filled = try buffer.withUnsafeMutableBytes { raw in
+            try Self.fill(&source, UnsafeMutableRawBufferPointer(rebasing: raw[0..<firstWant]))
+        }
+        let compressed = !forceStored && buffer.withUnsafeBytes { raw in
+            policy.shouldCompress(sample: UnsafeRawBufferPointer(rebasing: raw[0..<filled]),
+                                  totalLength: length, scratch: deflater)
+        }
+        try begin(compressed)
+        deflater.reset()
+        let header = kind.header(length: length)
+        if headerInStream {
+            try header.withUnsafeBytes { h in
+                if compressed { try deflater.compress(h, finish: false, into: emit) } else { try emit(h) }
+            }
+        }
+        var total: UInt64 = 0
+        while true {
+            if filled > 0 {
+                try buffer.withUnsafeBytes { raw in
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<filled])
+                    hasher.update(chunk)
+                    if compressed { try deflater.compress(chunk, finish: false, into: emit) } else { try emit(chunk) }
+                }
+                total += UInt64(filled)
+            }
+            if total >= length { break }
+            let want = Int(min(UInt64(buffer.count), length - total))
+            filled = try buffer.withUnsafeMutableBytes { raw in
+                try Self.fill(&source, UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]))
+            }
+            if filled == 0 {
+                throw StoreError(.invalidArgument,
+                                 "input ended after \(total) of \(length) bytes (was it changed while being read?)")
+            }
+        }
+        // The source must end where the declared length says.
+        let extra = try buffer.withUnsafeMutableBytes { raw in
+            try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<1]))
+        }
+        if extra != 0 {
+            throw StoreError(.invalidArgument,
+                             "input is longer than its declared \(length) bytes (was it changed while being read?)")
+        }
+        if compressed {
+            try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: emit)
+        }
+        return hasher.finalize()
+    }
+
+    /// Reads until `buffer` is full or the source ends.
+    static func fill(_ source: inout some ByteSource, _ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var total = 0
+        while total < buffer.count {
+            let n = try source.read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[total...]))
+            if n == 0 { break }
+            total += n
+        }
+        return total
+    }
+}
+
+/// Checks a decoded object stream as it flows: parses the `"<kind> <length>\0"` header when
+/// it is part of the stream, hashes the payload, passes payload bytes on, and at the end
+/// confirms length and ID.
+struct ObjectStreamDecoder {
+    static let maxHeaderLength = 40
+
+    private(set) var kind: ObjectKind?
+    private(set) var length: UInt64 = 0
+    private var header: [UInt8] = []
+    private var hasher: ObjectHasher?
+
+    /// For streams that start with the header (loose objects).
+    init() {}
+
+    /// For streams of payload only (pack entries).
+    init(kind: ObjectKind, length: UInt64) {
+        self.kind = kind
+        self.length = length
+        hasher = ObjectHasher(kind: kind, length: length)
+    }
+
+    mutating func feed(_ bytes: UnsafeRawBufferPointer,
+                       payload sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        var rest = bytes
+        if hasher == nil {
+            guard let nul = rest.firstIndex(of: 0) else {
+                header.append(contentsOf: rest)
+                if header.count > Self.maxHeaderLength { throw Self.corrupt("object header is too long") }
+                return
+            }
+            header.append(contentsOf: rest[rest.startIndex..<nul])
+            rest = UnsafeRawBufferPointer(rebasing: rest[(nul + 1)...])
+            try parseHeader()
+        }
+        guard !rest.isEmpty else { return }
+        guard hasher!.consumed + UInt64(rest.count) <= length else {
+            throw Self.corrupt("object is longer than its header says (\(length) bytes)")
+        }
+        hasher!.update(rest)
+        try sink(rest)
+    }
+
+    private mutating func parseHeader() throws {
+        guard let space = header.firstIndex(of: 0x20),
+              let kind = ObjectKind(name: String(decoding: header[..<space], as: UTF8.self)) else {
+            throw Self.corrupt("object header has no known kind")
+        }
+        let digits = header[(space + 1)...]
+        guard !digits.isEmpty, digits.count <= 20, digits.allSatisfy({ (0x30...0x39).contains($0) }),
+              digits.count == 1 || digits.first != 0x30,
+              let length = UInt64(String(decoding: digits, as: UTF8.self)) else {
+            throw Self.corrupt("object header has a malformed length")
+        }
+        self.kind = kind
+        self.length = length
+        hasher = ObjectHasher(kind: kind, length: length)
+    }
+
+    /// Confirms the stream was complete; returns the ID its content hashes to.
+    func finish() throws -> (kind: ObjectKind, length: UInt64, id: ObjectID) {
+        guard let hasher, let kind else { throw StoreError(.truncated, "object is truncated inside its header") }
+        guard hasher.consumed == length else {
+            throw StoreError(.truncated, "object is truncated: \(hasher.consumed) of \(length) payload bytes")
+        }
+        return (kind, length, hasher.finalize())
+    }
+
+    static func corrupt(_ message: String) -> StoreError { StoreError(.corrupt, message) }
+}

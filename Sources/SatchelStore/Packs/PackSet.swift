@@ -1,0 +1,52 @@
+import Synchronization
+
+/// The packs of a store, loaded lazily and refreshed when an object is not found (another
+/// process may have published a pack since).
+final class PackSet: Sendable {
+    let directory: String
+    private let loaded = Mutex<[String: PackFile]>([:])
+    private let problems = Mutex<[String: StoreError]>([:])
+
+    init(directory: String) { self.directory = directory }
+
+    /// Names (`pack-<hex>`) of the packs whose index is present.
+    func publishedNames() throws -> [String] {
+        try Sys.list(directory).filter { $0.hasSuffix(".idx") }.map { String($0.dropLast(4)) }.sorted()
+    }
+
+    /// Re-reads the directory: loads new packs, forgets removed ones. Packs whose index is
+    /// damaged are remembered as problems (fsck reports them) and skipped.
+    func refresh() {
+        let names = (try? publishedNames()) ?? []
+        let current = loaded.withLock { $0 }
+        var next: [String: PackFile] = [:]
+        var bad: [String: StoreError] = [:]
+        for name in names {
+            if let pack = current[name] {
+                next[name] = pack
+                continue
+            }
+            do { next[name] = try PackFile(directory: directory, name: name) } catch let error as StoreError {
+                bad[name] = error
+            } catch {
+                bad[name] = StoreError(.io, "cannot load pack \(name): \(error)")
+            }
+        }
+        loaded.withLock { $0 = next }
+        problems.withLock { $0 = bad }
+    }
+
+    var packs: [PackFile] { loaded.withLock { Array($0.values) }.sorted { $0.name < $1.name } }
+    var loadProblems: [String: StoreError] { problems.withLock { $0 } }
+
+    /// The packs holding `id`, refreshing once if none does (unless `refreshOnMiss` is false,
+    /// for hot loops that refreshed up front).
+    func locate(_ id: ObjectID, refreshOnMiss: Bool = true) -> [PackFile] {
+        var found = packs.filter { $0.contains(id) }
+        if found.isEmpty && refreshOnMiss {
+            refresh()
+            found = packs.filter { $0.contains(id) }
+        }
+        return found
+    }
+}

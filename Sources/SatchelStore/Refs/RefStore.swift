@@ -1,0 +1,99 @@
+/// Named pointers to objects (thread heads, draft heads, checkpoints): one small file per ref
+/// under `refs/`, holding `sha256:<hex>\n`.
+///
+/// Updates are compare-and-swap under a lease lock (`refs/<name>.lock`): the caller says what
+/// it expects the ref to hold now, and a stale expectation is refused with `.conflict`. The
+/// new value is written to a temp file, fsynced, renamed over the ref and the directory is
+/// fsynced, so a crash leaves either the old or the new value.
+public final class RefStore: Sendable {
+    public let directory: String
+    let tempDirectory: String
+    /// Seconds to wait for a ref lock held by another process.
+    public let lockWait: Double
+
+    init(directory: String, tempDirectory: String, lockWait: Double = LeaseLock.defaultWait) {
+        self.directory = directory
+        self.tempDirectory = tempDirectory
+        self.lockWait = lockWait
+    }
+
+    func path(of name: RefName) -> String { directory + "/" + name.rawValue }
+
+    /// The object a ref points at, or nil if the ref does not exist.
+    public func read(_ name: RefName) throws -> ObjectID? {
+        let file = path(of: name)
+        guard Sys.exists(file) else { return nil }
+        let bytes: [UInt8]
+        do { bytes = try FileIO.readSmallFile(file, limit: 256) } catch {
+            if case .notFound = (error as? StoreError)?.code { return nil }
+            throw StoreError.io(error, path: file, "cannot read ref \(name)")
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        guard text.hasSuffix("\n"), let id = ObjectID(text.dropLast()) else {
+            throw StoreError(.corrupt, "ref \(name) does not hold an object ID", path: file)
+        }
+        return id
+    }
+
+    /// Sets `name` to `new` (nil deletes it) if it currently holds `expected` (nil: must not
+    /// exist). Throws `.conflict` otherwise, `.busy` if the lock cannot be had in time.
+    public func update(_ name: RefName, from expected: ObjectID?, to new: ObjectID?) throws {
+        let file = path(of: name)
+        let parent = FileIO.parent(of: file)
+        do {
+            var dir = directory
+            for component in name.rawValue.split(separator: "/").dropLast() {
+                dir += "/" + component
+                try Sys.mkdir(dir)
+            }
+        } catch {
+            throw StoreError.io(error, path: parent, "cannot create ref directory")
+        }
+        let lock = try LeaseLock.acquire(file + ".lock", tempDirectory: tempDirectory, wait: lockWait)
+        defer { lock.release() }
+        let current = try read(name)
+        guard current == expected else {
+            throw StoreError(.conflict,
+                             "ref \(name) holds \(current?.short ?? "nothing"), not the expected \(expected?.short ?? "nothing")",
+                             path: file)
+        }
+        if let new {
+            try FileIO.writeFileDurably(file, Array((new.description + "\n").utf8), tempDirectory: tempDirectory)
+        } else if current != nil {
+            do {
+                try Sys.unlink(file)
+                try Sys.fsyncDirectory(parent)
+            } catch {
+                throw StoreError.io(error, path: file, "cannot delete ref \(name)")
+            }
+        }
+    }
+
+    /// All refs (optionally under a prefix such as `threads/`), sorted by name.
+    public func list(prefix: String = "") throws -> [(name: RefName, id: ObjectID)] {
+        var result: [(RefName, ObjectID)] = []
+        try walk(directory, relative: "") { relative in
+            guard relative.hasPrefix(prefix), let name = try? RefName(relative) else { return }
+            if let id = try read(name) { result.append((name, id)) }
+        }
+        return result.sorted { $0.0 < $1.0 }
+    }
+
+    /// Names of ref files whose content is not a valid object ID (fsck reports them).
+    func walkAll(_ visit: (String) throws -> Void) throws {
+        try walk(directory, relative: "", visit)
+    }
+
+    private func walk(_ path: String, relative: String, _ visit: (String) throws -> Void) throws {
+        for entry in try Sys.list(path).sorted() {
+            let full = path + "/" + entry
+            let rel = relative.isEmpty ? entry : relative + "/" + entry
+            guard let status = try? Sys.linkStatus(full) else { continue }
+            if status.isDirectory {
+                try walk(full, relative: rel, visit)
+            } else if status.isRegular && !entry.contains(".lock") && !entry.hasSuffix(".tmp") {
+                try visit(rel)
+            }
+        }
+    }
+}
