@@ -36,6 +36,7 @@ public final class ObjectStore: Sendable {
         packSet = PackSet(directory: root + "/packs")
         refs = RefStore(directory: root + "/refs", tempDirectory: root + "/tmp")
         packSet.refresh()
+        try refs.recoverInterruptedTransactions()
     }
 
     /// Creates the store's directories durably inside `root` (which may exist, but then must
@@ -205,5 +206,15 @@ public final class ObjectStore: Sendable {
             for position in 0..<pack.index.count { ids.insert(pack.index.entry(at: position).id) }
         }
         return ids
+    }
+}
+
+extension ObjectStore {
+    /// Writes a small file at the store root (such as `config.xml`) atomically and durably.
+    public func writeRootFile(_ name: String, _ bytes: [UInt8]) throws {
+        guard !name.contains("/"), !name.hasPrefix("."), !Self.subdirectories.contains(name) else {
+            throw StoreError(.invalidArgument, "not a valid root file name: \(name)")
+        }
+        try FileIO.writeFileDurably(root + "/" + name, bytes, tempDirectory: tempDirectory)
     }
 }

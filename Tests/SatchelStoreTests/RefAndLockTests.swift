@@ -106,3 +106,60 @@ import Testing
         #expect(try store.refs.read(name) == ids[40])
     }
 }
+
+@Suite struct RefTransactionTests {
+    func ids(_ store: ObjectStore, _ n: Int) throws -> [ObjectID] {
+        try (0..<n).map { try store.put(.manifest, Array("head \($0)".utf8)) }
+    }
+
+    @Test func allOrNothing() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        let v = try ids(store, 4)
+        let a = try RefName("threads/a"), b = try RefName("threads/b"), c = try RefName("drafts/c")
+        try store.refs.update(a, from: nil, to: v[0])
+        // One stale expectation: nothing changes.
+        #expect { try store.refs.commit([RefUpdate(a, from: v[0], to: v[1]), RefUpdate(b, from: v[3], to: v[2])]) }
+            throws: { ($0 as? StoreError)?.code == .conflict }
+        #expect(try store.refs.read(a) == v[0])
+        #expect(try store.refs.read(b) == nil)
+        try store.refs.commit([RefUpdate(a, from: v[0], to: v[1]), RefUpdate(b, from: nil, to: v[2]),
+                               RefUpdate(c, from: nil, to: v[3])])
+        #expect(try store.refs.list().map(\.id) == [v[3], v[1], v[2]])
+        try store.refs.commit([RefUpdate(a, from: v[1], to: nil), RefUpdate(c, from: v[3], to: nil)])
+        #expect(try store.refs.list().map(\.name.rawValue) == ["threads/b"])
+        #expect(try Sys.list(store.tempDirectory).isEmpty)
+    }
+
+    @Test func interruptedTransactionIsRolledForwardOnOpen() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        let v = try ids(store, 4)
+        let a = try RefName("threads/a"), b = try RefName("threads/b"), c = try RefName("threads/c")
+        try store.refs.update(a, from: nil, to: v[0])
+        try store.refs.update(c, from: nil, to: v[3])
+        // A process died after its journal was durable and after applying `a` only; meanwhile
+        // nobody touched b; c was changed by someone else after the crash.
+        let updates = [RefUpdate(a, from: v[0], to: v[1]), RefUpdate(b, from: nil, to: v[2]),
+                       RefUpdate(c, from: v[0], to: v[1])]
+        var journal = RefStore.encodeJournal(updates)
+        let text = String(decoding: journal, as: UTF8.self).replacingOccurrences(of: "pid \(Sys.processID)", with: "pid 2147483000")
+        journal = Array(text.utf8)
+        try FileIO.writeFileDurably(store.tempDirectory + "/txn-dead.journal", journal, tempDirectory: store.tempDirectory)
+        try store.refs.update(a, from: v[0], to: v[1])
+        let reopened = try ObjectStore(root: store.root)
+        #expect(try reopened.refs.read(a) == v[1])
+        #expect(try reopened.refs.read(b) == v[2])
+        #expect(try reopened.refs.read(c) == v[3])  // not clobbered
+        #expect(try Sys.list(store.tempDirectory).isEmpty)
+    }
+
+    @Test func tornJournalIsDiscarded() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        try "satchel-ref-txn 1\npid 1\nho".write(toFile: store.tempDirectory + "/txn-torn.journal", atomically: false, encoding: .utf8)
+        let reopened = try ObjectStore(root: store.root)
+        #expect(try reopened.refs.list().isEmpty)
+        #expect(try Sys.list(store.tempDirectory).isEmpty)
+    }
+}

@@ -40,15 +40,7 @@ public final class RefStore: Sendable {
     public func update(_ name: RefName, from expected: ObjectID?, to new: ObjectID?) throws {
         let file = path(of: name)
         let parent = FileIO.parent(of: file)
-        do {
-            var dir = directory
-            for component in name.rawValue.split(separator: "/").dropLast() {
-                dir += "/" + component
-                try Sys.mkdir(dir)
-            }
-        } catch {
-            throw StoreError.io(error, path: parent, "cannot create ref directory")
-        }
+        try ensureParentDirectories(name)
         let lock = try LeaseLock.acquire(file + ".lock", tempDirectory: tempDirectory, wait: lockWait)
         defer { lock.release() }
         let current = try read(name)

@@ -1,0 +1,163 @@
+import SystemPackage
+
+/// One ref change inside a transaction: compare-and-swap semantics per ref.
+public struct RefUpdate: Sendable, Equatable {
+    public var name: RefName
+    /// What the ref must hold now (nil: must not exist).
+    public var expected: ObjectID?
+    /// What it will hold (nil: delete).
+    public var new: ObjectID?
+
+    public init(_ name: RefName, from expected: ObjectID?, to new: ObjectID?) {
+        self.name = name
+        self.expected = expected
+        self.new = new
+    }
+}
+
+extension RefStore {
+    static let journalPrefix = "txn-"
+    static let journalSuffix = ".journal"
+
+    /// Applies several ref updates all-or-nothing.
+    ///
+    /// Locks every ref (in name order, so two transactions cannot deadlock), checks every
+    /// expectation (any mismatch: nothing changes, `.conflict`), then writes a durable journal
+    /// in `tmp/` listing the updates, applies them, and removes the journal. A crash after the
+    /// journal is durable is rolled forward the next time the store is opened: each ref that
+    /// still holds its expected value is moved to its new value. Objects the new values point
+    /// at must be durable before this is called.
+    public func commit(_ updates: [RefUpdate]) throws {
+        guard !updates.isEmpty else { return }
+        let sorted = updates.sorted { $0.name < $1.name }
+        for (a, b) in zip(sorted, sorted.dropFirst()) where a.name == b.name {
+            throw StoreError(.invalidArgument, "ref \(a.name) appears twice in one transaction")
+        }
+        for update in sorted { try ensureParentDirectories(update.name) }
+        var locks: [LeaseLock] = []
+        defer { locks.forEach { $0.release() } }
+        for update in sorted {
+            locks.append(try LeaseLock.acquire(path(of: update.name) + ".lock", tempDirectory: tempDirectory, wait: lockWait))
+        }
+        for update in sorted {
+            let current = try read(update.name)
+            guard current == update.expected else {
+                throw StoreError(.conflict,
+                                 "ref \(update.name) holds \(current?.short ?? "nothing"), not the expected \(update.expected?.short ?? "nothing")",
+                                 path: path(of: update.name))
+            }
+        }
+        let effective = sorted.filter { $0.expected != $0.new }
+        guard !effective.isEmpty else { return }
+        if effective.count == 1 {
+            try apply(effective[0], durable: true)
+            return
+        }
+        let journal = tempDirectory + "/" + Self.journalPrefix + Sys.randomToken() + Self.journalSuffix
+        try FileIO.writeFileDurably(journal, Self.encodeJournal(effective), tempDirectory: tempDirectory)
+        for update in effective { try apply(update, durable: false) }
+        do {
+            // One barrier for all ref files: their directories.
+            for dir in Set(effective.map { FileIO.parent(of: path(of: $0.name)) }) { try Sys.fsyncDirectory(dir) }
+            try Sys.unlink(journal)
+            try Sys.fsyncDirectory(tempDirectory)
+        } catch {
+            throw StoreError.io(error, path: journal, "cannot finish ref transaction")
+        }
+    }
+
+    func ensureParentDirectories(_ name: RefName) throws {
+        do {
+            var dir = directory
+            for component in name.rawValue.split(separator: "/").dropLast() {
+                dir += "/" + component
+                try Sys.mkdir(dir)
+            }
+        } catch {
+            throw StoreError.io(error, path: path(of: name), "cannot create ref directory")
+        }
+    }
+
+    /// Writes one ref value (caller holds its lock). With `durable`, the file and its directory
+    /// are fsynced; otherwise only the file (the caller fsyncs directories once).
+    private func apply(_ update: RefUpdate, durable: Bool) throws {
+        let file = path(of: update.name)
+        if let new = update.new {
+            let temp = tempDirectory + "/ref-" + Sys.randomToken() + ".tmp"
+            do {
+                let fd = try FileIO.createExclusive(temp)
+                try FileIO.closeAfter(fd) { fd in
+                    try FileIO.writeAll(fd, Array((new.description + "\n").utf8))
+                    try Sys.fsync(fd)
+                }
+                try Sys.rename(temp, file)
+                if durable { try Sys.fsyncDirectory(FileIO.parent(of: file)) }
+            } catch {
+                try? Sys.unlink(temp)
+                throw StoreError.io(error, path: file, "cannot write ref \(update.name)")
+            }
+        } else {
+            do {
+                try Sys.unlink(file)
+                if durable { try Sys.fsyncDirectory(FileIO.parent(of: file)) }
+            } catch .noSuchFileOrDirectory {
+            } catch {
+                throw StoreError.io(error, path: file, "cannot delete ref \(update.name)")
+            }
+        }
+    }
+
+    static func encodeJournal(_ updates: [RefUpdate]) -> [UInt8] {
+        var text = "satchel-ref-txn 1\npid \(Sys.processID)\nhost \(Sys.hostName)\n"
+        for update in updates {
+            text += "\(update.name) \(update.expected?.description ?? "-") \(update.new?.description ?? "-")\n"
+        }
+        return Array(text.utf8)
+    }
+
+    static func decodeJournal(_ bytes: [UInt8]) -> (pid: Int32, host: String, updates: [RefUpdate])? {
+        let lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        guard lines.count >= 4, lines[0] == "satchel-ref-txn 1", lines.last == "",
+              lines[1].hasPrefix("pid "), let pid = Int32(lines[1].dropFirst(4)),
+              lines[2].hasPrefix("host ") else { return nil }
+        var updates: [RefUpdate] = []
+        for line in lines[3..<(lines.count - 1)] {
+            let fields = line.split(separator: " ")
+            guard fields.count == 3, let name = try? RefName(String(fields[0])) else { return nil }
+            func id(_ text: Substring) -> ObjectID?? { text == "-" ? .some(nil) : ObjectID(text).map { .some($0) } }
+            guard let old = id(fields[1]), let new = id(fields[2]) else { return nil }
+            updates.append(RefUpdate(name, from: old, to: new))
+        }
+        return (pid, String(lines[2].dropFirst(5)), updates)
+    }
+
+    /// Rolls forward transactions whose process died after making its journal durable.
+    /// Returns how many journals were recovered.
+    @discardableResult
+    public func recoverInterruptedTransactions() throws -> Int {
+        var recovered = 0
+        for name in try Sys.list(tempDirectory) where name.hasPrefix(Self.journalPrefix) && name.hasSuffix(Self.journalSuffix) {
+            let journal = tempDirectory + "/" + name
+            guard let bytes = try? FileIO.readSmallFile(journal, limit: 64 << 20) else { continue }
+            guard let parsed = Self.decodeJournal(bytes) else {
+                // Torn before it was durable: the transaction never started applying.
+                try? Sys.unlink(journal)
+                continue
+            }
+            let age = Sys.now() - ((try? Sys.status(journal).modified) ?? Sys.now())
+            let ownerGone = parsed.host == Sys.hostName ? !Sys.processIsAlive(parsed.pid) : age > LeaseLock.defaultTTL
+            guard ownerGone else { continue }  // still running
+            for update in parsed.updates {
+                let lock = try LeaseLock.acquire(path(of: update.name) + ".lock", tempDirectory: tempDirectory, wait: lockWait)
+                defer { lock.release() }
+                if try read(update.name) == update.expected {
+                    try ensureParentDirectories(update.name)
+                    try apply(update, durable: true)
+                }
+            }
+            try Sys.unlink(journal)
+            recovered += 1
+        }
+        return recovered
+    }
+}
