@@ -39,8 +39,12 @@ public final class LeaseLock: Sendable {
         var delay = 0.001
         while true {
             let temp = tempDirectory + "/lock-" + token + ".tmp"
-            try FileIO.writeFileDurably(temp, Self.content(token: token), tempDirectory: tempDirectory,
-                                        durable: false)
+            do {
+                let fd = try FileIO.createExclusive(temp)
+                try FileIO.closeAfter(fd) { try FileIO.writeAll($0, Self.content(token: token)) }
+            } catch {
+                throw StoreError.io(error, path: temp, "cannot create lock file")
+            }
             defer { try? Sys.unlink(temp) }
             do {
                 try Sys.link(temp, path)

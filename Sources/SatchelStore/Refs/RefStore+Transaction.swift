@@ -57,8 +57,9 @@ extension RefStore {
         try FileIO.writeFileDurably(journal, Self.encodeJournal(effective), tempDirectory: tempDirectory)
         for update in effective { try apply(update, durable: false) }
         do {
-            // One barrier for all ref files: their directories.
-            for dir in Set(effective.map { FileIO.parent(of: path(of: $0.name)) }) { try Sys.fsyncDirectory(dir) }
+            // One barrier for every ref file and directory entry written: syncfs. (The journal
+            // covers a crash before it: refs left at their expected values are rolled forward.)
+            try Sys.syncFileSystem(directory)
             try Sys.unlink(journal)
             try Sys.fsyncDirectory(tempDirectory)
         } catch {
@@ -79,7 +80,7 @@ extension RefStore {
     }
 
     /// Writes one ref value (caller holds its lock). With `durable`, the file and its directory
-    /// are fsynced; otherwise only the file (the caller fsyncs directories once).
+    /// are fsynced; otherwise nothing is (the caller issues one barrier for all).
     private func apply(_ update: RefUpdate, durable: Bool) throws {
         let file = path(of: update.name)
         if let new = update.new {
@@ -88,7 +89,7 @@ extension RefStore {
                 let fd = try FileIO.createExclusive(temp)
                 try FileIO.closeAfter(fd) { fd in
                     try FileIO.writeAll(fd, Array((new.description + "\n").utf8))
-                    try Sys.fsync(fd)
+                    if durable { try Sys.fsync(fd) }
                 }
                 try Sys.rename(temp, file)
                 if durable { try Sys.fsyncDirectory(FileIO.parent(of: file)) }
@@ -138,7 +139,7 @@ extension RefStore {
         var recovered = 0
         for name in try Sys.list(tempDirectory) where name.hasPrefix(Self.journalPrefix) && name.hasSuffix(Self.journalSuffix) {
             let journal = tempDirectory + "/" + name
-            guard let bytes = try? FileIO.readSmallFile(journal, limit: 64 << 20) else { continue }
+            guard let bytes = try? FileIO.readSmallFile(journal, limit: 1 << 30) else { continue }
             guard let parsed = Self.decodeJournal(bytes) else {
                 // Torn before it was durable: the transaction never started applying.
                 try? Sys.unlink(journal)
@@ -150,7 +151,12 @@ extension RefStore {
             for update in parsed.updates {
                 let lock = try LeaseLock.acquire(path(of: update.name) + ".lock", tempDirectory: tempDirectory, wait: lockWait)
                 defer { lock.release() }
-                if try read(update.name) == update.expected {
+                // A ref file torn by the crash (written, not yet flushed) reads as damaged: it
+                // was part of this transaction, so it gets its new value.
+                var torn = false
+                var current: ObjectID?
+                do { current = try read(update.name) } catch { torn = true }
+                if torn || current == update.expected {
                     try ensureParentDirectories(update.name)
                     try apply(update, durable: true)
                 }
