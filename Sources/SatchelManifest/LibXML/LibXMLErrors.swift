@@ -15,6 +15,11 @@ enum LibXMLErrors {
              Int(XML_ERR_ENTITY_LOOP.rawValue), Int(XML_ERR_ENTITY_BOUNDARY.rawValue):
             code = .entity
         default:
+            if text.contains("Huge input lookup") {
+                return ManifestError(.tooLarge,
+                    "a single tag is longer than libxml2's lookup limit (10,000,000 bytes) (libxml2 error \(error.code))",
+                    line: error.line > 0 ? Int(error.line) : nil, column: error.int2 > 0 ? Int(error.int2) : nil)
+            }
             if text.contains("depth") { code = .tooDeep }
             else if text.contains("AttValue length too long") { code = .attributeTooLong }
             else if text.contains("too long") || text.contains("huge") { code = .textTooLong }

@@ -11,11 +11,26 @@ enum Fixtures {
         [UInt8](try Data(contentsOf: root.appendingPathComponent(relativePath)))
     }
 
-    /// A fixture with `{{NAME}}` placeholders replaced.
+    /// A fixture with `{{NAME}}` placeholders replaced, byte for byte (fixtures may be invalid
+    /// UTF-8 on purpose).
     static func bytes(_ relativePath: String, replacing values: [String: String]) throws -> [UInt8] {
-        var text = String(decoding: try bytes(relativePath), as: UTF8.self)
-        for (key, value) in values { text = text.replacingOccurrences(of: "{{\(key)}}", with: value) }
-        return Array(text.utf8)
+        var data = try bytes(relativePath)
+        for (key, value) in values {
+            let needle = Array("{{\(key)}}".utf8)
+            var out: [UInt8] = []
+            var i = 0
+            while i < data.count {
+                if data[i] == needle[0], i + needle.count <= data.count, Array(data[i..<(i + needle.count)]) == needle {
+                    out.append(contentsOf: value.utf8)
+                    i += needle.count
+                } else {
+                    out.append(data[i])
+                    i += 1
+                }
+            }
+            data = out
+        }
+        return data
     }
 
     static func names(in folder: String) throws -> [String] {
