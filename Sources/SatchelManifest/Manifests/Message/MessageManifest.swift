@@ -1,0 +1,103 @@
+/// One sent message (vocabulary `urn:satchel:message:1`). Immutable once written and
+/// patient-visible: there is deliberately no field for Bcc (that is ``StaffEnvelope``).
+///
+/// ```xml
+/// <message xmlns="urn:satchel:message:1" id="m1" sent="2026-05-01T10:00:00Z" thread="t1">
+///   <author id="s1" kind="staff"/><recipient portalUser="u1"/><toStaff staff="s2"/>
+///   <subject>Your lab results</subject>
+///   <body format="plain" length="812" object="sha256:…"/>
+///   <attachment mediaType="application/pdf" name="labs.pdf" object="sha256:…" size="48213"/>
+/// </message>
+/// ```
+public struct MessageManifest: Manifest, Hashable {
+    public static let vocabulary = Vocabulary.message
+
+    /// Who wrote the message.
+    public struct Author: Sendable, Hashable {
+        public enum Kind: String, Sendable, CaseIterable { case staff, portalUser }
+        public var id: String
+        public var kind: Kind
+        public init(id: String, kind: Kind) {
+            self.id = id
+            self.kind = kind
+        }
+    }
+
+    public var id: String
+    public var thread: String
+    public var author: Author
+    public var sent: Timestamp
+    /// Portal user IDs, in compose order.
+    public var recipients: [String]
+    /// Staff IDs in To, in compose order.
+    public var toStaff: [String]
+    public var subject: String
+    public var body: BodyReference
+    public var attachments: [AttachmentReference]
+
+    public init(id: String, thread: String, author: Author, sent: Timestamp, recipients: [String] = [],
+                toStaff: [String] = [], subject: String, body: BodyReference,
+                attachments: [AttachmentReference] = []) {
+        self.id = id
+        self.thread = thread
+        self.author = author
+        self.sent = sent
+        self.recipients = recipients
+        self.toStaff = toStaff
+        self.subject = subject
+        self.body = body
+        self.attachments = attachments
+    }
+
+    /// Children in order: `author`, `recipient`*, `toStaff`*, `subject`, `body`, `attachment`*.
+    public func encode(to w: CanonicalWriter) throws {
+        try w.start("message", [("id", id), ("sent", sent.description), ("thread", thread)])
+        try w.empty("author", [("id", author.id), ("kind", author.kind.rawValue)])
+        for r in recipients { try w.empty("recipient", [("portalUser", r)]) }
+        for s in toStaff { try w.empty("toStaff", [("staff", s)]) }
+        try w.textElement("subject", subject)
+        try body.encode(to: w)
+        for a in attachments { try a.encode(to: w) }
+        try w.end()
+    }
+
+    public init(element: ManifestElement) throws(ManifestError) {
+        let ns = Self.vocabulary.namespace
+        var r = try ElementReader(element, name: "message", namespace: ns)
+        id = try r.string("id")
+        sent = try r.timestamp("sent")
+        thread = try r.string("thread")
+        try r.finish()
+        var author = SingleChild(), subject = SingleChild(), body = SingleChild()
+        recipients = []
+        toStaff = []
+        attachments = []
+        for child in try r.children(namespace: ns) {
+            switch child.name {
+            case "author": try author.set(child)
+            case "subject": try subject.set(child)
+            case "body": try body.set(child)
+            case "recipient": recipients.append(try Self.single(child, "portalUser", ns))
+            case "toStaff": toStaff.append(try Self.single(child, "staff", ns))
+            case "attachment": attachments.append(try AttachmentReference(element: child, namespace: ns))
+            default: throw child.unexpectedChild()
+            }
+        }
+        var a = try ElementReader(try author.required(in: element, "author"), name: "author", namespace: ns)
+        self.author = Author(id: try a.string("id"), kind: try a.value("kind"))
+        try a.finish()
+        let s = try ElementReader(try subject.required(in: element, "subject"), name: "subject", namespace: ns)
+        self.subject = try s.textOnly()
+        try s.finish(textAllowed: true)
+        self.body = try BodyReference(element: try body.required(in: element, "body"), namespace: ns)
+    }
+
+    /// `<name attribute="…"/>` with nothing else.
+    static func single(_ element: ManifestElement, _ attribute: String, _ ns: String) throws(ManifestError) -> String {
+        var r = try ElementReader(element, name: element.name, namespace: ns)
+        let value = try r.string(attribute)
+        try r.finish()
+        if let extra = element.children.first { throw extra.unexpectedChild() }
+        return value
+    }
+}

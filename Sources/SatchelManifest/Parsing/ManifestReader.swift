@@ -1,0 +1,86 @@
+import Foundation
+
+/// How far to trust the bytes being read.
+public enum ManifestTrust: Sendable {
+    /// From outside this store (import, bundle, backup, HTTP): hardened parse, vocabulary check,
+    /// XSD validation, then typed decoding with reference checks.
+    case untrusted
+    /// Written by this store and read back after its hash was verified: hardened parse, vocabulary
+    /// check and typed decoding, without the XSD pass.
+    case trusted
+}
+
+/// The hardened reader: bytes (in memory, in chunks, or from a file) → ``ManifestElement``.
+///
+/// Every read: libxml2 push parse with no network, no DTD, no entities and ``ParseLimits`` checked
+/// as the input streams in; then the root's namespace is checked against the vocabularies this
+/// build knows (``Vocabulary/identify(namespace:expected:line:column:)``); then, for untrusted
+/// input, the vocabulary's XSD is validated. Every refusal is a ``ManifestError`` with a line and,
+/// where libxml2 knows it, a column.
+public enum ManifestReader {
+    /// Reads a manifest held in memory.
+    public static func read(_ bytes: some ContiguousBytes, expecting vocabulary: Vocabulary? = nil,
+                            trust: ManifestTrust = .untrusted,
+                            limits: ParseLimits = .default) throws(ManifestError) -> ManifestElement {
+        let parser = try LibXMLPushParser(limits: limits)
+        try parser.feed(bytes)
+        return try finish(parser, vocabulary, trust)
+    }
+
+    /// Reads a manifest from a stream of pieces (from a file, a socket, a bundle), feeding each to
+    /// the parser as it arrives: input over ``ParseLimits/maxInputBytes`` is refused without
+    /// reading further. An error thrown by the sequence becomes an ``ManifestError/Code/io`` error.
+    public static func read<Chunks: Sequence>(chunks: Chunks, expecting vocabulary: Vocabulary? = nil,
+                                              trust: ManifestTrust = .untrusted,
+                                              limits: ParseLimits = .default) throws(ManifestError) -> ManifestElement
+    where Chunks.Element == [UInt8] {
+        let parser = try LibXMLPushParser(limits: limits)
+        for chunk in chunks {
+            try parser.feed(chunk)
+        }
+        return try finish(parser, vocabulary, trust)
+    }
+
+    /// Reads a manifest from `next()`, which returns the next piece or nil at the end and may throw
+    /// (wrapped as an ``ManifestError/Code/io`` error).
+    public static func read(next: () throws -> [UInt8]?, expecting vocabulary: Vocabulary? = nil,
+                            trust: ManifestTrust = .untrusted,
+                            limits: ParseLimits = .default) throws(ManifestError) -> ManifestElement {
+        let parser = try LibXMLPushParser(limits: limits)
+        while true {
+            let chunk: [UInt8]?
+            do { chunk = try next() } catch {
+                throw ManifestError(.io, "reading the manifest failed", cause: error)
+            }
+            guard let chunk else { break }
+            try parser.feed(chunk)
+        }
+        return try finish(parser, vocabulary, trust)
+    }
+
+    /// Reads a manifest file in 64 KiB pieces.
+    public static func read(fileAtPath path: String, expecting vocabulary: Vocabulary? = nil,
+                            trust: ManifestTrust = .untrusted,
+                            limits: ParseLimits = .default) throws(ManifestError) -> ManifestElement {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw ManifestError(.io, "cannot open \(path)")
+        }
+        defer { try? handle.close() }
+        return try read(next: {
+            let data = try handle.read(upToCount: 64 << 10) ?? Data()
+            return data.isEmpty ? nil : [UInt8](data)
+        }, expecting: vocabulary, trust: trust, limits: limits)
+    }
+
+    private static func finish(_ parser: LibXMLPushParser, _ expected: Vocabulary?,
+                               _ trust: ManifestTrust) throws(ManifestError) -> ManifestElement {
+        let document = try parser.finish()
+        let root = document.rootIdentity
+        let vocabulary = try Vocabulary.identify(namespace: root.namespace, expected: expected,
+                                                 line: root.line, column: root.column)
+        if trust == .untrusted {
+            try SchemaRegistry.shared.schema(for: vocabulary).validate(document)
+        }
+        return try document.rootElement()
+    }
+}

@@ -1,0 +1,111 @@
+import SatchelStore
+
+/// A message body stored as a blob: its object ID, format and length in bytes.
+/// Written `<body format="plain|rich" length="N" object="sha256:…"/>`.
+public struct BodyReference: Sendable, Hashable {
+    public enum Format: String, Sendable, CaseIterable {
+        /// Plain text.
+        case plain
+        /// The sanitized rich-text subset (bold, italic, strikethrough, tables, alignment, links).
+        case rich
+    }
+
+    public var object: ObjectID
+    public var format: Format
+    /// Length of the body blob in bytes.
+    public var length: UInt64
+
+    public init(object: ObjectID, format: Format, length: UInt64) {
+        self.object = object
+        self.format = format
+        self.length = length
+    }
+
+    func encode(to w: CanonicalWriter) throws {
+        try w.empty("body", [("format", format.rawValue), ("length", String(length)),
+                             ("object", object.description)])
+    }
+
+    init(element: ManifestElement, namespace: String) throws(ManifestError) {
+        var r = try ElementReader(element, name: "body", namespace: namespace)
+        format = try r.value("format")
+        length = try r.uint64("length")
+        object = try r.objectID("object")
+        try r.finish()
+        if let child = element.children.first { throw child.unexpectedChild() }
+    }
+}
+
+/// An attachment: file name, media type, size in bytes and the blob holding it.
+/// Written `<attachment mediaType="…" name="…" object="sha256:…" size="N"/>`.
+public struct AttachmentReference: Sendable, Hashable {
+    public var name: String
+    public var mediaType: String
+    public var size: UInt64
+    public var object: ObjectID
+
+    public init(name: String, mediaType: String, size: UInt64, object: ObjectID) {
+        self.name = name
+        self.mediaType = mediaType
+        self.size = size
+        self.object = object
+    }
+
+    func encode(to w: CanonicalWriter) throws {
+        try w.empty("attachment", [("mediaType", mediaType), ("name", name),
+                                   ("object", object.description), ("size", String(size))])
+    }
+
+    init(element: ManifestElement, namespace: String) throws(ManifestError) {
+        var r = try ElementReader(element, name: "attachment", namespace: namespace)
+        mediaType = try r.string("mediaType")
+        name = try r.string("name")
+        object = try r.objectID("object")
+        size = try r.uint64("size")
+        try r.finish()
+        if let child = element.children.first { throw child.unexpectedChild() }
+    }
+}
+
+extension VersionVector {
+    /// `<version><counter replica="R" value="N"/>…</version>`, sorted by replica.
+    func encode(to w: CanonicalWriter) throws {
+        try w.start("version")
+        for entry in sortedEntries {
+            try w.empty("counter", [("replica", entry.replica), ("value", String(entry.counter))])
+        }
+        try w.end()
+    }
+
+    init(element: ManifestElement, namespace: String) throws(ManifestError) {
+        let r = try ElementReader(element, name: "version", namespace: namespace)
+        try r.finish()
+        var counters: [String: UInt64] = [:]
+        for child in try r.children(namespace: namespace) {
+            guard child.name == "counter" else { throw child.unexpectedChild() }
+            var c = try ElementReader(child, name: "counter", namespace: namespace)
+            let replica = try c.string("replica")
+            let value = try c.uint64("value", minimum: 1)
+            try c.finish()
+            guard counters.updateValue(value, forKey: replica) == nil else {
+                throw child.error(.duplicate, "replica \(replica) appears twice in <version>")
+            }
+        }
+        self.init(counters)
+    }
+}
+
+/// Collects the single-occurrence children of an element, refusing a second one.
+struct SingleChild {
+    private(set) var value: ManifestElement?
+
+    mutating func set(_ element: ManifestElement) throws(ManifestError) {
+        guard value == nil else { throw element.duplicateChild() }
+        value = element
+    }
+
+    func required(in parent: ManifestElement, _ name: String) throws(ManifestError) -> ManifestElement {
+        guard let value else { throw parent.error(.missing, "<\(parent.name)> is missing required element <\(name)>") }
+        return value
+    }
+}
