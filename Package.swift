@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         // The engine, usable without the CLI (a portal server embeds it).
-        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest"]),
+        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest", "SatchelMessaging"]),
         .executable(name: "satchel", targets: ["satchel"]),
     ],
     dependencies: [
@@ -34,11 +34,14 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
+        .target(name: "CSatchelSystem"),
+
         // Object store: content-addressed objects, packs, refs, locks, fsck, gc.
         .target(
             name: "SatchelStore",
             dependencies: [
                 "CZlib",
+                "CSatchelSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
@@ -53,12 +56,23 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Messaging domain: directory, compose, drafts, threads, rules, notifications.
+        .target(
+            name: "SatchelMessaging",
+            dependencies: [
+                "SatchelStore", "SatchelManifest",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Command-line front end (library so tests can drive it in-process too).
         .target(
             name: "SatchelCLI",
             dependencies: [
                 "SatchelStore",
                 "SatchelManifest",
+                "SatchelMessaging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -95,8 +109,13 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "SatchelMessagingTests",
+            dependencies: ["SatchelMessaging", "SatchelStore", "SatchelManifest"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "SatchelCLITests",
-            dependencies: ["SatchelCLI", "SatchelStore", "SatchelManifest"],
+            dependencies: ["SatchelCLI", "SatchelStore", "SatchelManifest", "satchel"],
             swiftSettings: strict
         ),
     ]

@@ -45,10 +45,24 @@ public final class ObjectBatch {
         if wasAdded { added += 1 } else { reused += 1 }
     }
 
-    /// Publishes the pack durably (one barrier for all objects). Returns the pack written,
-    /// or nil if every object was already stored.
+    /// Batches at or under both limits are published as loose objects (a handful of fsyncs)
+    /// rather than as one more tiny pack.
+    public static let looseObjectLimit = 32
+    public static let looseByteLimit: UInt64 = 4 << 20
+
+    /// Makes everything added durable and visible. Bulk batches become one pack (one barrier
+    /// for all objects); small ones become loose objects. Returns the pack written, or nil if
+    /// nothing needed a pack.
+    /// How ``commit(durable:layout:)`` publishes: by size, or always as a pack (bundles,
+    /// backups and tests that need a pack).
+    public enum Layout: Sendable { case automatic, pack }
+
     @discardableResult
-    public func commit(durable: Bool = true) throws -> PackInfo? {
+    public func commit(durable: Bool = true, layout: Layout = .automatic) throws -> PackInfo? {
+        if durable && layout == .automatic && writer.count <= Self.looseObjectLimit && writer.payloadBytes <= Self.looseByteLimit {
+            _ = try writer.finishAsLoose(into: store.loose, policy: store.compression)
+            return nil
+        }
         let info = try writer.finish(into: store.packsDirectory, durable: durable)
         store.packSet.refresh()
         return info

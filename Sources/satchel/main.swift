@@ -1,2 +1,5 @@
+import Foundation
 import SatchelCLI
-await SatchelCommand.main()
+
+let status = await SatchelCommand.runMain()
+exit(status)

@@ -6,6 +6,7 @@ import Testing
     static let samples: [(String, Vocabulary)] = [
         ("store", .store), ("directory", .directory), ("thread", .thread),
         ("message", .message), ("envelope", .envelope), ("draft", .draft),
+        ("notification", .notification),
     ]
 
     @Test(arguments: samples.map(\.0))
@@ -31,6 +32,7 @@ import Testing
         case .message(let m): try m.encoded()
         case .envelope(let m): try m.encoded()
         case .draft(let m): try m.encoded()
+        case .notification(let m): try m.encoded()
         }
     }
 

@@ -68,7 +68,7 @@ import Testing
         let batch = try store.batch()
         var ids: [ObjectID] = []
         for i in 0..<20 { ids.append(try batch.put(.blob, i % 2 == 0 ? textBytes(3000, seed: UInt64(i)) : randomBytes(3000, seed: UInt64(i)))) }
-        try batch.commit()
+        try batch.commit(layout: .pack)
         return (store, ids, store.packSet.packs[0])
     }
 

@@ -51,7 +51,7 @@ import Testing
                 let id = try batch.put(.blob, textBytes(1000, seed: UInt64(round * 100 + i)))
                 if i < 5 { keep.append(id) } else { drop.append(id) }
             }
-            try batch.commit()
+            try batch.commit(layout: .pack)
         }
         let root = try store.put(.manifest, Array(keep.map { "<r id=\"\($0)\"/>" }.joined().utf8))
         try store.refs.update(RefName("threads/t"), from: nil, to: root)
@@ -71,7 +71,7 @@ import Testing
         let store = try dir.makeStore()
         let batch = try store.batch()
         let id = try batch.put(.blob, textBytes(1000, seed: 5))
-        try batch.commit()
+        try batch.commit(layout: .pack)
         let report = try store.gc(grace: 3600)
         #expect(report.removedPacks == 0 && report.keptYoung == 1)
         #expect(store.contains(id))

@@ -92,7 +92,7 @@ import Testing
         let batch = try store.batch()
         #expect(try batch.put(.blob, bytes) == a)
         #expect(batch.reused == 1)
-        #expect(try batch.commit() == nil)
+        #expect(try batch.commit(layout: .pack) == nil)
         #expect(try store.stats().packs == 0)
     }
 
@@ -110,7 +110,7 @@ import Testing
         var bigAgain = GeneratedSource(length: 3 << 20, pattern: .random(seed: 77))
         _ = try batch.put(.blob, length: 3 << 20, from: &bigAgain)  // streamed duplicate: rewound
         #expect(!store.contains(ids[0]))  // not visible before commit
-        let info = try #require(try batch.commit())
+        let info = try #require(try batch.commit(layout: .pack))
         #expect(info.objects == 501)
         #expect(batch.added == 501 && batch.reused == 2)
         let stats = try store.stats()
@@ -155,5 +155,28 @@ import Testing
         let out2 = dir.path + "/out2.bin"
         #expect(throws: StoreError.self) { try store.export(id, to: out2) }
         #expect(!FileManager.default.fileExists(atPath: out2))
+    }
+}
+
+@Suite struct BatchLayoutTests {
+    @Test func smallBatchesBecomeLooseObjectsNotTinyPacks() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        let batch = try store.batch()
+        let ids = try (0..<5).map { try batch.put(.manifest, textBytes(700, seed: UInt64($0))) }
+        #expect(try batch.commit() == nil)
+        let stats = try store.stats()
+        #expect(stats.packs == 0 && stats.looseObjects == 5)
+        for (i, id) in ids.enumerated() { #expect(try store.read(id).bytes == textBytes(700, seed: UInt64(i))) }
+        #expect(try Sys.list(store.tempDirectory).isEmpty)
+    }
+
+    @Test func largeBatchesBecomeOnePack() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        let batch = try store.batch()
+        for i in 0..<(ObjectBatch.looseObjectLimit + 1) { try batch.put(.blob, textBytes(100, seed: UInt64(i))) }
+        #expect(try batch.commit()?.objects == ObjectBatch.looseObjectLimit + 1)
+        #expect(try store.stats().looseObjects == 0)
     }
 }

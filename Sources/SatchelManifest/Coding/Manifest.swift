@@ -66,6 +66,7 @@ public enum AnyManifest: Sendable, Equatable {
     case message(MessageManifest)
     case envelope(StaffEnvelope)
     case draft(DraftManifest)
+    case notification(OutboxEntry)
 
     /// Detects the vocabulary from the root namespace and decodes accordingly.
     public static func decode(_ bytes: [UInt8], trust: ManifestTrust = .untrusted,
@@ -78,6 +79,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .message: return .message(try MessageManifest(element: root))
         case .envelope: return .envelope(try StaffEnvelope(element: root))
         case .draft: return .draft(try DraftManifest(element: root))
+        case .notification: return .notification(try OutboxEntry(element: root))
         }
     }
 
@@ -89,6 +91,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .message: .message
         case .envelope: .envelope
         case .draft: .draft
+        case .notification: .notification
         }
     }
 }

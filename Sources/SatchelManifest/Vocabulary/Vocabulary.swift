@@ -16,6 +16,8 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     case envelope
     /// Staff-only draft.
     case draft
+    /// Portal-only outbox entry: one notification to send (a link, no PHI).
+    case notification
 
     /// The version this build reads and writes.
     public var version: Int { 1 }

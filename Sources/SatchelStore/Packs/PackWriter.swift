@@ -16,6 +16,8 @@ final class PackWriter {
     private var entries: [PackEntryLocation] = []
     private var known: Set<ObjectID> = []
     private var closed = false
+    /// Sum of the payload lengths of the objects added.
+    private(set) var payloadBytes: UInt64 = 0
 
     init(tempDirectory: String, policy: CompressionPolicy) throws {
         self.tempDirectory = tempDirectory
@@ -70,6 +72,7 @@ final class PackWriter {
             return (id, false)
         }
         known.insert(id)
+        payloadBytes += length
         entries.append(PackEntryLocation(id: id, offset: start, size: offset - start, crc: crc))
         return (id, true)
     }
@@ -145,6 +148,28 @@ final class PackWriter {
             throw StoreError.io(error, path: packPath, "cannot write pack")
         }
         return PackInfo(name: name, objects: entries.count, bytes: offset + UInt64(PackFormat.trailerSize))
+    }
+
+    /// Publishes the objects as durable loose objects instead of a pack (for small batches, so
+    /// interactive work does not leave many tiny packs), then removes the temporary pack.
+    /// Entries are read back from the temporary file and verified on the way.
+    func finishAsLoose(into loose: LooseObjects, policy: CompressionPolicy) throws -> Int {
+        precondition(!closed, "PackWriter finished twice")
+        try output.flush()
+        let reader = try FileIO.openRead(tempPack)
+        defer { try? reader.close() }
+        let encoder = PayloadEncoder(policy: policy)
+        for location in entries {
+            var payload: [UInt8] = []
+            let decoded = try PackFile.decodeEntry(reader, location: location) { payload.append(contentsOf: $0) }
+            guard decoded.id == location.id else {
+                throw StoreError(.corrupt, "temporary pack entry for \(location.id.short) changed on disk", path: tempPack)
+            }
+            var source = BufferSource(payload)
+            _ = try loose.write(kind: decoded.kind, length: decoded.length, source: &source, encoder: encoder, durable: true)
+        }
+        abandon()
+        return entries.count
     }
 
     /// Throws the pack away (nothing was published).

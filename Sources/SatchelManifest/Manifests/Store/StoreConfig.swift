@@ -26,24 +26,28 @@ public struct StoreConfig: Manifest, Hashable {
     /// Optional human label.
     public var name: String?
     public var created: Timestamp
+    /// Base URL of the patient portal, used for links in notifications (portal stores).
+    public var portalURL: String?
     /// Replica IDs this store had before (a restore mints a new one), oldest first.
     public var retiredReplicas: [String]
 
     public init(formatVersion: Int = 1, hashAlgorithm: String = "sha256", replica: String, role: Role,
-                name: String? = nil, created: Timestamp, retiredReplicas: [String] = []) {
+                name: String? = nil, created: Timestamp, portalURL: String? = nil, retiredReplicas: [String] = []) {
         self.formatVersion = formatVersion
         self.hashAlgorithm = hashAlgorithm
         self.replica = replica
         self.role = role
         self.name = name
         self.created = created
+        self.portalURL = portalURL
         self.retiredReplicas = retiredReplicas
     }
 
     public func encode(to w: CanonicalWriter) throws {
         try w.start("store", [
             ("created", created.description), ("formatVersion", String(formatVersion)),
-            ("hashAlgorithm", hashAlgorithm), ("name", name), ("replica", replica), ("role", role.rawValue),
+            ("hashAlgorithm", hashAlgorithm), ("name", name), ("portalURL", portalURL), ("replica", replica),
+            ("role", role.rawValue),
         ])
         for id in retiredReplicas { try w.empty("retiredReplica", [("id", id)]) }
         try w.end()
@@ -59,6 +63,7 @@ public struct StoreConfig: Manifest, Hashable {
         replica = try r.string("replica")
         role = try r.value("role")
         name = r.optionalString("name")
+        portalURL = r.optionalString("portalURL")
         created = try r.timestamp("created")
         try r.finish()
         retiredReplicas = []

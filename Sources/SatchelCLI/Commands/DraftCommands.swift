@@ -1,0 +1,114 @@
+import ArgumentParser
+import SatchelManifest
+import SatchelMessaging
+
+struct DraftCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "draft",
+        abstract: "Drafts: list, show, update, detach an attachment, send, discard (workstation only).",
+        subcommands: [List.self, Show.self, Update.self, Detach.self, Send.self, Discard.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List drafts, most recently updated first.")
+        @OptionGroup var global: GlobalOptions
+
+        struct Entry: Encodable { var draft, author, updated: String; var subject: String? }
+
+        func run() async throws {
+            let drafts = try StoreContext.open(global).drafts()
+            if global.json {
+                try Output.json(["drafts": drafts.map { Entry(draft: $0.draft, author: $0.author, updated: $0.updated.description, subject: $0.subject) }])
+                return
+            }
+            if drafts.isEmpty { Output.line("No drafts.") }
+            for d in drafts { Output.line("\(d.draft)  \(d.author)  \(d.updated)  \(d.subject ?? "(no subject)")") }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show a draft, its recipients and attachments.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Draft ID.") var draft: String
+        @Option(name: .customLong("as"), help: "Staff ID (a draft belongs to its author).") var staff: String?
+
+        struct Result: Encodable {
+            var draft, author: String
+            var subject, body, patient, bulk: String?
+            var recipients, toStaff, bccLists: [String]
+            var attachments: [AttachmentJSON]
+            var siblings: Int
+        }
+
+        func run() async throws {
+            let repository = try StoreContext.open(global)
+            let (_, d) = try repository.draft(draft, as: staff)
+            let body = try d.body.map { String(decoding: try repository.store.read($0.object, limit: Repository.viewBodyLimit).bytes, as: UTF8.self) }
+            let result = Result(draft: d.id, author: d.author, subject: d.subject, body: body, patient: d.patient,
+                                bulk: d.bulk?.rawValue, recipients: d.recipients, toStaff: d.toStaff, bccLists: d.bccLists,
+                                attachments: d.attachments.map(AttachmentJSON.init), siblings: 1)
+            if global.json {
+                try Output.json(result)
+                return
+            }
+            Output.line("Draft \(d.id) by \(d.author), updated \(d.updated)")
+            Output.line("To: \((d.recipients + (d.patient.map { ["patient \($0)"] } ?? []) + (d.bulk.map { ["bulk \($0.rawValue)"] } ?? [])).joined(separator: ", "))")
+            if !d.bccLists.isEmpty { Output.line("Bcc lists: \(d.bccLists.joined(separator: ", "))") }
+            Output.line("Subject: \(d.subject ?? "")")
+            Output.line(body ?? "")
+            for a in d.attachments { Output.line("  📎 \(a.name) (\(a.mediaType), \(Output.bytes(a.size)))") }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change a draft: any compose flag replaces that field; --attach adds files.",
+            discussion: "Example:\n  satchel draft update D-1c… --as s1 --subject \"New subject\" --attach scan.pdf")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Draft ID.") var draft: String
+        @OptionGroup var compose: ComposeOptions
+
+        func run() async throws {
+            try StoreContext.open(global).updateDraft(draft, as: compose.author, compose.update())
+            if global.json { try Output.json(["draft": draft]) } else { Output.line("Updated draft \(draft)") }
+        }
+    }
+
+    struct Detach: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Remove an attachment from a draft before sending.",
+            discussion: "Example:\n  satchel draft detach D-1c… scan.pdf")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Draft ID.") var draft: String
+        @Argument(help: "Attachment name.") var name: String
+        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+
+        func run() async throws {
+            try StoreContext.open(global).detach(draft: draft, name: name, as: staff)
+            if global.json { try Output.json(["draft": draft]) } else { Output.line("Removed \(name) from draft \(draft)") }
+        }
+    }
+
+    struct Send: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Send a draft now (all compose rules apply).")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Draft ID.") var draft: String
+        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+
+        func run() async throws {
+            let repository = try StoreContext.open(global)
+            try printSend(try repository.sendDraft(draft, as: staff), json: global.json, labels: Labels(repository))
+        }
+    }
+
+    struct Discard: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete a draft.")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Draft ID.") var draft: String
+        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+
+        func run() async throws {
+            try StoreContext.open(global).discardDraft(draft, as: staff)
+            if global.json { try Output.json(["draft": draft]) } else { Output.line("Discarded draft \(draft)") }
+        }
+    }
+}

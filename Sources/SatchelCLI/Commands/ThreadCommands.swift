@@ -1,0 +1,200 @@
+import ArgumentParser
+import Foundation
+import SatchelManifest
+import SatchelMessaging
+
+struct ThreadCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "thread",
+        abstract: "List, show, close and reopen threads.",
+        subcommands: [List.self, Show.self, Close.self, Reopen.self])
+
+    struct Summary: Encodable {
+        var thread, patient, subject, status: String
+        var allowReplies: Bool
+        var messages: Int
+        var version: [String: UInt64]
+
+        init(_ s: ThreadSummary) {
+            thread = s.thread
+            patient = s.patient
+            subject = s.subject
+            status = s.status.rawValue
+            allowReplies = s.allowReplies
+            messages = s.messages
+            version = s.version
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List threads, newest activity first.",
+            discussion: """
+                --as PORTAL_USER lists exactly what that patient or representative may see.
+
+                Examples:
+                  satchel thread list --patient p1
+                  satchel thread list --as u1 --json
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(help: "Only this patient's threads.") var patient: String?
+        @Option(name: .customLong("as"), help: "Portal user whose view to show.") var viewer: String?
+
+        func run() async throws {
+            let repository = try StoreContext.open(global)
+            let threads = try repository.threads(patient: patient, as: viewer)
+            if global.json {
+                try Output.json(["threads": threads.map(Summary.init)])
+                return
+            }
+            let labels = Labels(repository)
+            if threads.isEmpty { Output.line("No threads.") }
+            for t in threads {
+                Output.line("\(t.thread)  \(t.status.rawValue.padding(toLength: 6, withPad: " ", startingAt: 0))  \(labels.patient) \(t.patient)  \(t.messages) msg  \(t.subject)")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show a thread with its messages.",
+            discussion: """
+                Staff see Staff Bcc; --as PORTAL_USER shows exactly what that person may see.
+
+                Example:
+                  satchel thread show T-3f… --as u1
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Thread ID.") var thread: String
+        @Option(name: .customLong("as"), help: "Portal user whose view to show.") var viewer: String?
+
+        struct Message: Encodable {
+            var message, author, sent, subject, body: String
+            var recipients: [String]
+            var attachments: [AttachmentJSON]
+            var bcc: [String]?
+        }
+        struct Conflict: Encodable { var flag, value, replica: String; var counter: UInt64 }
+        struct Result: Encodable {
+            var thread, patient, subject, status, head: String
+            var allowReplies: Bool
+            var version: [String: UInt64]
+            var conflicts: [Conflict]
+            var messages: [Message]
+        }
+
+        func run() async throws {
+            let repository = try StoreContext.open(global)
+            let view = try repository.threadView(thread, as: viewer)
+            let s = view.summary
+            if global.json {
+                try Output.json(Result(
+                    thread: s.thread, patient: s.patient, subject: s.subject, status: s.status.rawValue,
+                    head: view.head.description, allowReplies: s.allowReplies, version: s.version,
+                    conflicts: view.conflicts.map { Conflict(flag: $0.flag.rawValue, value: $0.value, replica: $0.dot.replica, counter: $0.dot.counter) },
+                    messages: view.messages.map {
+                        Message(message: $0.message, author: $0.author, sent: $0.sent.description, subject: $0.subject,
+                                body: $0.body, recipients: $0.recipients, attachments: $0.attachments.map(AttachmentJSON.init),
+                                bcc: $0.bcc)
+                    }))
+                return
+            }
+            let labels = Labels(repository)
+            Output.line("\(s.subject)")
+            Output.line("\(s.thread) · \(labels.patient) \(s.patient) · \(s.status.rawValue) · replies \(s.allowReplies ? "allowed" : "off")")
+            for m in view.messages {
+                Output.line("\n— \(m.author) · \(m.sent)" + (m.recipients.isEmpty ? "" : " · to \(m.recipients.joined(separator: ", "))")
+                            + ((m.bcc ?? []).isEmpty ? "" : " · bcc \(m.bcc!.joined(separator: ", "))"))
+                Output.line(m.body)
+                for a in m.attachments { Output.line("  📎 \(a.name) (\(a.mediaType), \(Output.bytes(a.size)))") }
+            }
+        }
+    }
+
+    struct Close: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Close a thread: patients can no longer reply.",
+            discussion: "Example:\n  satchel thread close T-3f… --as s1")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Thread ID.") var thread: String
+        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String
+
+        func run() async throws {
+            try StoreContext.open(global).close(thread: thread, as: staff)
+            if global.json { try Output.json(["thread": thread, "status": "closed"]) } else { Output.line("Closed \(thread)") }
+        }
+    }
+
+    struct Reopen: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reopen a closed thread.",
+            discussion: "Example:\n  satchel thread reopen T-3f… --as s1")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Thread ID.") var thread: String
+        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String
+
+        func run() async throws {
+            try StoreContext.open(global).reopen(thread: thread, as: staff)
+            if global.json { try Output.json(["thread": thread, "status": "open"]) } else { Output.line("Reopened \(thread)") }
+        }
+    }
+}
+
+struct AttachmentCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "attachment",
+        abstract: "Stream an attachment out of the store.",
+        subcommands: [Get.self])
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an attachment to a new file (verified before it appears).",
+            discussion: "Example:\n  satchel attachment get T-3f… M-9a… labs.pdf -o ~/Downloads/labs.pdf")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Thread ID.") var thread: String
+        @Argument(help: "Message ID.") var message: String
+        @Argument(help: "Attachment name.") var name: String
+        @Option(name: .shortAndLong, help: "Output file (must not exist).") var output: String
+        @Option(name: .customLong("as"), help: "Portal user whose access to check.") var viewer: String?
+
+        func run() async throws {
+            let repository = try StoreContext.open(global)
+            if let viewer { _ = try repository.threadView(thread, as: viewer) }
+            let attachment = try repository.attachment(thread: thread, message: message, name: name)
+            guard !FileManager.default.fileExists(atPath: output) else {
+                throw CLIError(.targetExists, "\(output) already exists")
+            }
+            try repository.exportAttachment(attachment, to: output)
+            if global.json { try Output.json(AttachmentJSON(attachment)) } else {
+                Output.line("Wrote \(attachment.name) (\(Output.bytes(attachment.size))) to \(output)")
+            }
+        }
+    }
+}
+
+struct OutboxCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outbox",
+        abstract: "Notifications queued on a portal store (links only, no PHI).",
+        subcommands: [List.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List queued notifications.")
+        @OptionGroup var global: GlobalOptions
+
+        struct Entry: Encodable { var id, thread, recipient, channel, address, text, status: String }
+
+        func run() async throws {
+            let entries = try StoreContext.open(global).outbox()
+            if global.json {
+                try Output.json(["outbox": entries.map {
+                    Entry(id: $0.id, thread: $0.thread, recipient: $0.recipient, channel: $0.channel.rawValue,
+                          address: $0.address, text: $0.text, status: $0.status.rawValue)
+                }])
+                return
+            }
+            if entries.isEmpty { Output.line("Outbox is empty.") }
+            for e in entries { Output.line("\(e.status.rawValue)  \(e.channel.rawValue)  \(e.recipient)  \(e.address)  \(e.text)") }
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import ArgumentParser
+import SatchelStore
+
+/// An error meant for the person at the terminal: one line, and the exit code of
+/// CONTRACT.md.
+public struct CLIError: Error, CustomStringConvertible, Sendable {
+    public var exitCode: Int32
+    public var message: String
+
+    public init(_ exitCode: ExitStatus, _ message: String) {
+        self.exitCode = exitCode.rawValue
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Exit codes (sysexits) from CONTRACT.md.
+public enum ExitStatus: Int32, Sendable {
+    case success = 0
+    case damage = 1
+    case usage = 64
+    case badInput = 65
+    case missingInput = 66
+    case targetExists = 73
+    case ioError = 74
+    case busy = 75
+    case refused = 77
+}
+
+enum ErrorReporting {
+    /// The exit code and one-line message for any error a command throws.
+    static func classify(_ error: any Error) -> (ExitStatus, String) {
+        switch error {
+        case let error as CLIError:
+            return (ExitStatus(rawValue: error.exitCode) ?? .ioError, error.message)
+        case let error as ValidationError:
+            return (.usage, error.message)
+        case let error as StoreError:
+            return (status(for: error.code), error.description)
+        default:
+            if let classified = ManifestErrorReporting.classify(error) { return classified }
+            return (.ioError, "\(error)")
+        }
+    }
+
+    static func status(for code: StoreError.Code) -> ExitStatus {
+        switch code {
+        case .notFound: .missingInput
+        case .corrupt, .truncated, .tooLarge: .badInput
+        case .busy: .busy
+        case .exists: .targetExists
+        case .invalidArgument: .usage
+        case .conflict: .busy
+        default: .ioError
+        }
+    }
+}

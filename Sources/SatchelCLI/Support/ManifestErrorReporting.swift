@@ -1,0 +1,23 @@
+import SatchelManifest
+import SatchelMessaging
+
+enum ManifestErrorReporting {
+    /// Exit codes for the errors of the manifest and messaging layers.
+    static func classify(_ error: any Error) -> (ExitStatus, String)? {
+        switch error {
+        case let error as ManifestError:
+            return (.badInput, error.description)
+        case let error as MessagingError:
+            let status: ExitStatus = switch error.code {
+            case .refused: .refused
+            case .notFound: .missingInput
+            case .invalidInput: .badInput
+            case .usage: .usage
+            case .conflict: .busy
+            }
+            return (status, error.message)
+        default:
+            return nil
+        }
+    }
+}

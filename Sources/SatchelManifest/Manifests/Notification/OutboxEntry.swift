@@ -1,0 +1,74 @@
+/// One queued notification on a portal store (vocabulary `urn:satchel:notification:1`): a
+/// message became readable and a recipient is told so by email or SMS. Portal-local: never
+/// synced. The text carries a link and no PHI.
+///
+/// ```xml
+/// <notification xmlns="urn:satchel:notification:1" address="rosa@example.org" channel="email"
+///   created="2026-05-01T10:00:00Z" id="N-1" message="M-1" recipient="u1" status="pending"
+///   thread="T-1" updated="2026-05-01T10:00:00Z"><text>You have a new secure message: https://…</text></notification>
+/// ```
+public struct OutboxEntry: Manifest, Hashable {
+    public static let vocabulary = Vocabulary.notification
+
+    public enum Channel: String, Sendable, CaseIterable { case email, sms }
+    public enum Status: String, Sendable, CaseIterable { case pending, sent, failed }
+
+    public var id: String
+    public var thread: String
+    public var message: String
+    /// Portal user ID.
+    public var recipient: String
+    public var channel: Channel
+    /// Email address or cellphone number.
+    public var address: String
+    public var text: String
+    public var status: Status
+    public var created: Timestamp
+    public var updated: Timestamp
+
+    public init(id: String, thread: String, message: String, recipient: String, channel: Channel, address: String,
+                text: String, status: Status, created: Timestamp, updated: Timestamp) {
+        self.id = id
+        self.thread = thread
+        self.message = message
+        self.recipient = recipient
+        self.channel = channel
+        self.address = address
+        self.text = text
+        self.status = status
+        self.created = created
+        self.updated = updated
+    }
+
+    public func encode(to w: CanonicalWriter) throws {
+        try w.start("notification", [
+            ("address", address), ("channel", channel.rawValue), ("created", created.description), ("id", id),
+            ("message", message), ("recipient", recipient), ("status", status.rawValue), ("thread", thread),
+            ("updated", updated.description),
+        ])
+        try w.textElement("text", text)
+        try w.end()
+    }
+
+    public init(element: ManifestElement) throws(ManifestError) {
+        let ns = Self.vocabulary.namespace
+        var r = try ElementReader(element, name: "notification", namespace: ns)
+        address = try r.string("address")
+        channel = try r.value("channel")
+        created = try r.timestamp("created")
+        id = try r.string("id")
+        message = try r.string("message")
+        recipient = try r.string("recipient")
+        status = try r.value("status")
+        thread = try r.string("thread")
+        updated = try r.timestamp("updated")
+        try r.finish()
+        var text = SingleChild()
+        for child in try r.children(namespace: ns) {
+            guard child.name == "text" else { throw child.unexpectedChild() }
+            try text.set(child)
+        }
+        let textElement = try text.required(in: element, "text")
+        self.text = try ElementReader(textElement, name: "text", namespace: ns).textOnly()
+    }
+}

@@ -1,0 +1,166 @@
+import SatchelManifest
+import SatchelStore
+
+/// A draft in a list (CONTRACT.md `draft list`).
+public struct DraftSummary: Sendable, Equatable {
+    public var draft: String
+    public var author: String
+    public var subject: String?
+    public var updated: Timestamp
+}
+
+/// Changes to a draft: every field that is set replaces the draft's; attachments are added.
+public struct DraftUpdate: Sendable, Equatable {
+    public var to: [String]?
+    public var patient: String?
+    public var toStaff: [String]?
+    public var bulk: DraftManifest.Bulk?
+    public var bccLists: [String]?
+    public var subject: String?
+    public var body: BodyInput?
+    public var rich: Bool?
+    public var addAttachments: [AttachmentInput] = []
+    public var allowReplies: Bool?
+    public var template: String?
+
+    public init() {}
+}
+
+extension Repository {
+    /// Drafts are staff-only: they live on workstations, never on a portal.
+    func requireWorkstationForDrafts() throws {
+        if isPortal {
+            throw MessagingError.refused("drafts are staff-only and cannot be kept on a portal store; use a workstation")
+        }
+    }
+
+    /// Saves a new draft. Drafts may be incomplete (no subject, body or recipients yet); people,
+    /// lists and templates they name must exist. Body and attachments are stored now.
+    public func saveDraft(_ request: ComposeRequest, now: Timestamp = .now()) throws -> String {
+        try requireWorkstationForDrafts()
+        let directory = try directory()
+        try checkNames(author: request.author, to: request.to, patient: request.patient, toStaff: request.toStaff,
+                       bccLists: request.bccLists, template: request.template, in: directory)
+        let id = Identifier.draft()
+        var version = VersionVector()
+        version[replica] = 1
+        var draft = DraftManifest(id: id, author: request.author, updated: now, version: version,
+                                  patient: request.patient, bulk: request.bulk, template: request.template,
+                                  allowReplies: request.allowReplies, recipients: request.to, toStaff: request.toStaff,
+                                  bccLists: request.bccLists, subject: request.subject)
+        try storeDraft(&draft, body: request.body, rich: request.rich, adding: request.attachments, previous: nil)
+        return id
+    }
+
+    public func drafts() throws -> [DraftSummary] {
+        if isPortal { return [] }
+        return try store.refs.list(prefix: "drafts/").map { ref in
+            let draft = try load(DraftManifest.self, ref.id)
+            return DraftSummary(draft: draft.id, author: draft.author, subject: draft.subject, updated: draft.updated)
+        }.sorted { ($0.updated, $0.draft) > ($1.updated, $1.draft) }
+    }
+
+    /// A draft's head. `as`: the staff member asking; a draft belongs to its author.
+    public func draft(_ id: String, as staffID: String? = nil) throws -> (head: ObjectID, draft: DraftManifest) {
+        try requireWorkstationForDrafts()
+        let ref = try Self.ref({ try Self.draftRef(id) }, what: "draft \(id)")
+        guard let head = try head(DraftManifest.self, ref) else { throw MessagingError.notFound("draft \(id) not found") }
+        if let staffID, staffID != head.value.author {
+            throw MessagingError.refused("draft \(id) belongs to staff \(head.value.author), not \(staffID)")
+        }
+        return (head.id, head.value)
+    }
+
+    public func updateDraft(_ id: String, as staffID: String? = nil, _ update: DraftUpdate, now: Timestamp = .now()) throws {
+        let (head, current) = try draft(id, as: staffID)
+        var draft = current
+        if let to = update.to { draft.recipients = to }
+        if let patient = update.patient { draft.patient = patient }
+        if let toStaff = update.toStaff { draft.toStaff = toStaff }
+        if let bulk = update.bulk { draft.bulk = bulk }
+        if let lists = update.bccLists { draft.bccLists = lists }
+        if let subject = update.subject { draft.subject = subject }
+        if let allow = update.allowReplies { draft.allowReplies = allow }
+        if let template = update.template { draft.template = template }
+        try checkNames(author: draft.author, to: draft.recipients, patient: draft.patient, toStaff: draft.toStaff,
+                       bccLists: draft.bccLists, template: draft.template, in: try directory())
+        draft.updated = now
+        draft.version[replica] += 1
+        let rich = update.rich ?? (draft.body?.format == .rich)
+        var body = update.body
+        if body == nil, let existing = draft.body, update.rich != nil, existing.format != (rich ? .rich : .plain) {
+            body = .stored(BodyReference(object: existing.object, format: rich ? .rich : .plain, length: existing.length))
+        }
+        try storeDraft(&draft, body: body, rich: rich, adding: update.addAttachments, previous: head)
+    }
+
+    /// Removes an attachment (by name) from a draft before it is sent.
+    public func detach(draft id: String, name: String, as staffID: String? = nil, now: Timestamp = .now()) throws {
+        let (head, current) = try draft(id, as: staffID)
+        var draft = current
+        guard let index = draft.attachments.firstIndex(where: { $0.name == name }) else {
+            throw MessagingError.notFound("draft \(id) has no attachment with that name")
+        }
+        draft.attachments.remove(at: index)
+        draft.updated = now
+        draft.version[replica] += 1
+        try storeDraft(&draft, body: nil, rich: false, adding: [], previous: head)
+    }
+
+    /// Sends a draft with all compose rules; the draft is removed in the same transaction.
+    public func sendDraft(_ id: String, as staffID: String? = nil, now: Timestamp = .now()) throws -> SendResult {
+        let (head, draft) = try draft(id, as: staffID)
+        var request = ComposeRequest(author: draft.author)
+        request.to = draft.recipients
+        request.patient = draft.patient
+        request.toStaff = draft.toStaff
+        request.bulk = draft.bulk
+        request.bccLists = draft.bccLists
+        request.subject = draft.subject
+        request.body = draft.body.map { .stored($0) }
+        request.rich = draft.body?.format == .rich
+        request.attachments = draft.attachments.map { .stored($0) }
+        request.allowReplies = draft.allowReplies
+        request.template = draft.template
+        return try send(request, now: now, consumingDraft: (try Self.draftRef(id), head))
+    }
+
+    public func discardDraft(_ id: String, as staffID: String? = nil) throws {
+        let (head, _) = try draft(id, as: staffID)
+        try store.refs.update(try Self.draftRef(id), from: head, to: nil)
+    }
+
+    /// Stores new content and the draft manifest, then moves the draft ref (CAS on `previous`).
+    private func storeDraft(_ draft: inout DraftManifest, body: BodyInput?, rich: Bool,
+                            adding attachments: [AttachmentInput], previous: ObjectID?) throws {
+        let batch = try store.batch()
+        var published = false
+        defer { if !published { batch.abandon() } }
+        let content = ContentWriter(batch: batch, tempDirectory: store.root + "/tmp")
+        if let body { draft.body = try content.body(body, rich: rich) }
+        for input in attachments {
+            draft.attachments.append(try content.attachment(input, taken: Set(draft.attachments.map(\.name))))
+        }
+        let object = try batch.put(.manifest, draft.encoded())
+        try batch.commit()
+        published = true
+        do {
+            try store.refs.update(try Self.draftRef(draft.id), from: previous, to: object)
+        } catch let error as StoreError where error.code == .conflict {
+            throw MessagingError(.conflict, "draft \(draft.id) changed while this command ran; nothing was changed, try again")
+        }
+    }
+
+    private func checkNames(author: String, to: [String], patient: String?, toStaff: [String], bccLists: [String],
+                            template: String?, in directory: Directory) throws {
+        let resolver = RecipientResolver(directory)
+        _ = try resolver.staffMember(author)
+        for id in to { _ = try resolver.portalUser(id) }
+        if let patient { _ = try resolver.patient(patient) }
+        for id in toStaff { _ = try resolver.staffMember(id) }
+        _ = try resolver.bccStaff(lists: bccLists)
+        if let template, !directory.settings.messageTemplates.contains(where: { $0.id == template }) {
+            throw MessagingError.notFound("message template \(template) not found in the directory")
+        }
+    }
+}

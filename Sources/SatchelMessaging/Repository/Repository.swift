@@ -1,0 +1,119 @@
+import Foundation
+import SatchelManifest
+import SatchelStore
+
+/// A Satchel store as the messaging layer sees it: the object store, its configuration (role,
+/// replica ID) and the ref namespaces that hold messaging state.
+///
+/// Ref namespaces (docs/FORMAT.md):
+/// - `directory` → the current ``Directory`` manifest
+/// - `threads/<thread>` → the thread's head ``ThreadManifest``
+/// - `envelopes/<thread>/<message>` → ``StaffEnvelope`` (staff-only: workstations)
+/// - `drafts/<draft>` → ``DraftManifest`` (staff-only: workstations)
+/// - `outbox/<notification>` → ``OutboxEntry`` (portal only)
+public final class Repository: Sendable {
+    public let store: ObjectStore
+    public let config: StoreConfig
+
+    public static let configFile = "config.xml"
+
+    public var role: StoreConfig.Role { config.role }
+    public var replica: String { config.replica }
+    public var isPortal: Bool { config.role == .portal }
+
+    init(store: ObjectStore, config: StoreConfig) {
+        self.store = store
+        self.config = config
+    }
+
+    /// Creates a store with a fresh replica ID. A failure removes what it created, and an
+    /// existing non-empty directory is refused before anything is written.
+    public static func create(at path: String, role: StoreConfig.Role, name: String? = nil,
+                              portalURL: String? = nil) throws -> Repository {
+        let fm = FileManager.default
+        let existed = fm.fileExists(atPath: path)
+        if existed, !((try? fm.contentsOfDirectory(atPath: path))?.isEmpty ?? false) {
+            throw StoreError(.exists, "\(path) is not empty; a new store needs an absent or empty directory", path: path)
+        }
+        do {
+            let store = try ObjectStore.create(at: path)
+            let config = StoreConfig(replica: Identifier.replica(), role: role, name: name, created: .now(),
+                                     portalURL: portalURL)
+            try store.writeRootFile(configFile, try config.encoded())
+            return Repository(store: store, config: config)
+        } catch {
+            if existed {
+                for entry in (try? fm.contentsOfDirectory(atPath: path)) ?? [] { try? fm.removeItem(atPath: path + "/" + entry) }
+            } else {
+                try? fm.removeItem(atPath: path)
+            }
+            throw error
+        }
+    }
+
+    /// Opens an existing store.
+    public static func open(at path: String) throws -> Repository {
+        let store = try ObjectStore(root: path)
+        let configPath = store.root + "/" + configFile
+        guard let bytes = FileManager.default.contents(atPath: configPath) else {
+            throw StoreError(.notFound, "store has no \(configFile)", path: configPath)
+        }
+        return Repository(store: store, config: try StoreConfig.decode(Array(bytes), trust: .trusted))
+    }
+
+    // MARK: Ref names
+
+    static let directoryRef = try! RefName("directory")
+    static func threadRef(_ thread: String) throws -> RefName { try RefName("threads/" + thread) }
+    static func envelopeRef(thread: String, message: String) throws -> RefName {
+        try RefName("envelopes/\(thread)/\(message)")
+    }
+    static func draftRef(_ draft: String) throws -> RefName { try RefName("drafts/" + draft) }
+    static func outboxRef(_ id: String) throws -> RefName { try RefName("outbox/" + id) }
+
+    /// Refs are built from IDs that may come from the command line: a hostile one is "not found".
+    static func ref(_ make: () throws -> RefName, what: String) throws -> RefName {
+        do { return try make() } catch {
+            throw MessagingError.notFound("\(what) not found (not a valid ID)")
+        }
+    }
+
+    // MARK: Manifests
+
+    /// Reads a manifest this store wrote (verified against its ID; schema-checked as trusted).
+    public func load<M: Manifest>(_ type: M.Type, _ id: ObjectID) throws -> M {
+        let (kind, bytes) = try store.read(id)
+        guard kind == .manifest else {
+            throw StoreError(.corrupt, "object \(id.short) is a \(kind), expected a manifest", object: id)
+        }
+        return try M.decode(bytes, trust: .trusted)
+    }
+
+    /// The manifest a ref points at, with its ID; nil when the ref does not exist.
+    public func head<M: Manifest>(_ type: M.Type, _ ref: RefName) throws -> (id: ObjectID, value: M)? {
+        guard let id = try store.refs.read(ref) else { return nil }
+        return (id, try load(type, id))
+    }
+
+    // MARK: Directory
+
+    /// The current directory. Throws `.notFound` before the first import.
+    public func directory() throws -> Directory {
+        guard let head = try head(Directory.self, Self.directoryRef) else {
+            throw MessagingError.notFound("no directory imported yet (satchel directory import FILE.xml)")
+        }
+        return head.value
+    }
+
+    /// Validates a directory file (schema, references) and makes it the current directory.
+    /// A bad file changes nothing.
+    @discardableResult
+    public func importDirectory(_ fileBytes: [UInt8]) throws -> (id: ObjectID, directory: Directory) {
+        let directory = try Directory.importFile(fileBytes)
+        let bytes = try directory.encoded()
+        let id = try store.put(.manifest, bytes)
+        let current = try store.refs.read(Self.directoryRef)
+        try store.refs.update(Self.directoryRef, from: current, to: id)
+        return (id, directory)
+    }
+}

@@ -1,0 +1,131 @@
+import SatchelManifest
+import SatchelStore
+
+/// Who is acting: a staff member or a portal user (patient or authorized representative).
+public enum Actor: Sendable, Equatable {
+    case staff(Directory.Staff)
+    case portalUser(Directory.PortalUser)
+
+    public var id: String {
+        switch self {
+        case .staff(let staff): staff.id
+        case .portalUser(let user): user.id
+        }
+    }
+}
+
+extension Repository {
+    /// Finds a person by ID: staff first, then portal users.
+    public func actor(_ id: String, in directory: Directory) throws -> Actor {
+        if let staff = directory.staff.first(where: { $0.id == id }) { return .staff(staff) }
+        if let user = directory.portalUsers.first(where: { $0.id == id }) { return .portalUser(user) }
+        throw MessagingError.notFound("\(id) is neither a staff member nor a portal user in the directory")
+    }
+
+    /// The current head of a thread.
+    public func thread(_ id: String) throws -> (head: ObjectID, thread: ThreadManifest) {
+        let ref = try Self.ref({ try Self.threadRef(id) }, what: "thread \(id)")
+        guard let head = try head(ThreadManifest.self, ref) else { throw MessagingError.notFound("thread \(id) not found") }
+        return (head.id, head.value)
+    }
+
+    /// Replies in a thread. Staff may always reply (with attachments). A patient or
+    /// representative may reply only to their own patient's thread, only on the portal, only
+    /// while it is open and replies are allowed, and never with attachments.
+    @discardableResult
+    public func reply(thread threadID: String, as actorID: String, body: BodyInput, rich: Bool = false,
+                      attachments: [AttachmentInput] = [], now: Timestamp = .now()) throws -> (thread: String, message: String) {
+        let directory = try directory()
+        let actor = try actor(actorID, in: directory)
+        let (head, current) = try thread(threadID)
+        var thread = current
+        let recipients: [String]
+        var toStaff: [String] = []
+        switch actor {
+        case .staff:
+            // To the patient's portal users the thread has been addressed to, still active.
+            let previous = try thread.messages.reversed().lazy
+                .map { try self.load(MessageManifest.self, $0.object) }
+                .first { $0.author.kind == .staff }
+            let users = Set(directory.portalUsers.filter { $0.active && $0.patient == thread.patient }.map(\.id))
+            recipients = (previous?.recipients ?? []).filter(users.contains)
+        case .portalUser(let user):
+            guard isPortal else {
+                throw MessagingError.refused("portal user \(user.id) replies on the portal store, not on a workstation")
+            }
+            guard user.patient == thread.patient else {
+                throw MessagingError.refused("portal user \(user.id) may not reply to thread \(threadID): it belongs to another patient")
+            }
+            guard user.active else { throw MessagingError.refused("portal user \(user.id) is inactive") }
+            guard thread.status.value == .open else {
+                throw MessagingError.refused("portal user \(user.id) may not reply: thread \(threadID) is closed")
+            }
+            guard thread.allowReplies.value else {
+                throw MessagingError.refused("portal user \(user.id) may not reply: replies are not allowed in thread \(threadID)")
+            }
+            guard attachments.isEmpty else {
+                throw MessagingError.refused("portal user \(user.id) may not attach files; patients cannot send attachments")
+            }
+            recipients = []
+            if let first = thread.messages.first, let opener = try? load(MessageManifest.self, first.object) {
+                toStaff = [opener.author.id]
+            }
+        }
+        let batch = try store.batch()
+        var published = false
+        defer { if !published { batch.abandon() } }
+        let content = ContentWriter(batch: batch, tempDirectory: store.root + "/tmp")
+        let bodyReference = try content.body(body, rich: rich)
+        var stored: [AttachmentReference] = []
+        for input in attachments { stored.append(try content.attachment(input, taken: Set(stored.map(\.name)))) }
+        let messageID = Identifier.message()
+        let authorKind: MessageManifest.Author.Kind = if case .staff = actor { .staff } else { .portalUser }
+        let message = MessageManifest(
+            id: messageID, thread: threadID, author: .init(id: actor.id, kind: authorKind), sent: now,
+            recipients: recipients, toStaff: toStaff, subject: thread.subject, body: bodyReference, attachments: stored)
+        let messageObject = try batch.put(.manifest, message.encoded())
+        thread.version[replica] += 1
+        thread.insert(.init(id: messageID, object: messageObject, sent: now))
+        let threadObject = try batch.put(.manifest, thread.encoded())
+        var updates = [RefUpdate(try Self.threadRef(threadID), from: head, to: threadObject)]
+        if isPortal, authorKind == .staff {
+            updates += try OutboxWriter(repository: self, directory: directory, batch: batch, now: now).queue(message)
+        }
+        try batch.commit()
+        published = true
+        try commitThread(updates, threadID)
+        return (threadID, messageID)
+    }
+
+    /// Closes a thread (patients can no longer reply). Staff only.
+    public func close(thread threadID: String, as staffID: String, now: Timestamp = .now()) throws {
+        try setStatus(.closed, thread: threadID, as: staffID)
+    }
+
+    /// Reopens a closed thread. Staff only.
+    public func reopen(thread threadID: String, as staffID: String, now: Timestamp = .now()) throws {
+        try setStatus(.open, thread: threadID, as: staffID)
+    }
+
+    private func setStatus(_ status: ThreadManifest.Status, thread threadID: String, as actorID: String) throws {
+        let directory = try directory()
+        guard case .staff = try actor(actorID, in: directory) else {
+            throw MessagingError.refused("only staff may \(status == .closed ? "close" : "reopen") a thread; \(actorID) is a portal user")
+        }
+        let (head, current) = try thread(threadID)
+        var thread = current
+        guard thread.status.value != status else { return }
+        thread.version[replica] += 1
+        thread.status = .init(status, dot: Dot(replica: replica, counter: thread.version[replica]))
+        let object = try store.put(.manifest, thread.encoded())
+        try commitThread([RefUpdate(try Self.threadRef(threadID), from: head, to: object)], threadID)
+    }
+
+    private func commitThread(_ updates: [RefUpdate], _ threadID: String) throws {
+        do {
+            try store.refs.commit(updates)
+        } catch let error as StoreError where error.code == .conflict {
+            throw MessagingError(.conflict, "thread \(threadID) changed while this command ran; nothing was changed, try again")
+        }
+    }
+}
