@@ -34,7 +34,8 @@ public final class ObjectStore: Sendable {
         self.compression = compression
         loose = LooseObjects(directory: root + "/objects", tempDirectory: root + "/tmp")
         packSet = PackSet(directory: root + "/packs")
-        refs = RefStore(directory: root + "/refs", tempDirectory: root + "/tmp")
+        refs = RefStore(directory: root + "/refs", tempDirectory: root + "/tmp",
+                        changeLog: ChangeLog(path: root + "/changes.log", tempDirectory: root + "/tmp"))
         packSet.refresh()
         try refs.recoverInterruptedTransactions()
     }

@@ -82,7 +82,8 @@ extension Repository {
         let authorKind: MessageManifest.Author.Kind = if case .staff = actor { .staff } else { .portalUser }
         let message = MessageManifest(
             id: messageID, thread: threadID, author: .init(id: actor.id, kind: authorKind), sent: now,
-            recipients: recipients, toStaff: toStaff, subject: thread.subject, body: bodyReference, attachments: stored)
+            recipients: recipients, toStaff: toStaff, subject: thread.subject, body: bodyReference, attachments: stored,
+            context: thread.version)
         let messageObject = try batch.put(.manifest, message.encoded())
         thread.version[replica] += 1
         thread.insert(.init(id: messageID, object: messageObject, sent: now))

@@ -49,6 +49,7 @@ extension RefStore {
         }
         let effective = sorted.filter { $0.expected != $0.new }
         guard !effective.isEmpty else { return }
+        try changeLog.append(effective)
         if effective.count == 1 {
             try apply(effective[0], durable: true)
             return

@@ -10,10 +10,13 @@ public final class RefStore: Sendable {
     let tempDirectory: String
     /// Seconds to wait for a ref lock held by another process.
     public let lockWait: Double
+    /// Every change is recorded here before it happens.
+    public let changeLog: ChangeLog
 
-    init(directory: String, tempDirectory: String, lockWait: Double = LeaseLock.defaultWait) {
+    init(directory: String, tempDirectory: String, changeLog: ChangeLog, lockWait: Double = LeaseLock.defaultWait) {
         self.directory = directory
         self.tempDirectory = tempDirectory
+        self.changeLog = changeLog
         self.lockWait = lockWait
     }
 
@@ -49,6 +52,7 @@ public final class RefStore: Sendable {
                              "ref \(name) holds \(current?.short ?? "nothing"), not the expected \(expected?.short ?? "nothing")",
                              path: file)
         }
+        if current != new { try changeLog.append([RefUpdate(name, from: current, to: new)]) }
         if let new {
             try FileIO.writeFileDurably(file, Array((new.description + "\n").utf8), tempDirectory: tempDirectory)
         } else if current != nil {

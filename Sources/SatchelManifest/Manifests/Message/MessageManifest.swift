@@ -34,10 +34,14 @@ public struct MessageManifest: Manifest, Hashable {
     public var subject: String
     public var body: BodyReference
     public var attachments: [AttachmentReference]
+    /// The causal context: the thread's version vector when the message was written (empty for
+    /// the message that opens a thread). Sync uses it to refuse a patient reply written after
+    /// the replier had seen the thread closed. Written as `<version>` after the attachments.
+    public var context: VersionVector
 
     public init(id: String, thread: String, author: Author, sent: Timestamp, recipients: [String] = [],
                 toStaff: [String] = [], subject: String, body: BodyReference,
-                attachments: [AttachmentReference] = []) {
+                attachments: [AttachmentReference] = [], context: VersionVector = VersionVector()) {
         self.id = id
         self.thread = thread
         self.author = author
@@ -47,6 +51,7 @@ public struct MessageManifest: Manifest, Hashable {
         self.subject = subject
         self.body = body
         self.attachments = attachments
+        self.context = context
     }
 
     /// Children in order: `author`, `recipient`*, `toStaff`*, `subject`, `body`, `attachment`*.
@@ -58,6 +63,7 @@ public struct MessageManifest: Manifest, Hashable {
         try w.textElement("subject", subject)
         try body.encode(to: w)
         for a in attachments { try a.encode(to: w) }
+        try context.encode(to: w)
         try w.end()
     }
 
@@ -68,7 +74,7 @@ public struct MessageManifest: Manifest, Hashable {
         sent = try r.timestamp("sent")
         thread = try r.string("thread")
         try r.finish()
-        var author = SingleChild(), subject = SingleChild(), body = SingleChild()
+        var author = SingleChild(), subject = SingleChild(), body = SingleChild(), context = SingleChild()
         recipients = []
         toStaff = []
         attachments = []
@@ -80,6 +86,7 @@ public struct MessageManifest: Manifest, Hashable {
             case "recipient": recipients.append(try Self.single(child, "portalUser", ns))
             case "toStaff": toStaff.append(try Self.single(child, "staff", ns))
             case "attachment": attachments.append(try AttachmentReference(element: child, namespace: ns))
+            case "version": try context.set(child)
             default: throw child.unexpectedChild()
             }
         }
@@ -90,6 +97,7 @@ public struct MessageManifest: Manifest, Hashable {
         self.subject = try s.textOnly()
         try s.finish(textAllowed: true)
         self.body = try BodyReference(element: try body.required(in: element, "body"), namespace: ns)
+        self.context = try VersionVector(element: try context.required(in: element, "version"), namespace: ns)
     }
 
     /// `<name attribute="…"/>` with nothing else.

@@ -1,0 +1,178 @@
+import SystemPackage
+
+/// The store's change log: every ref change gets the next local sequence number, so sync can
+/// ask "what changed since sequence N" without scanning every ref (Syncthing's sequence
+/// numbers, CouchDB's changes feed).
+///
+/// File `changes.log` at the store root (docs/FORMAT.md): a header line
+/// `satchel-changes 1 <epoch>` and then one line per change, `<seq> <ref> <sha256:…|->`.
+/// Records are appended (and fsynced) before the refs they describe change, so a crash can leave
+/// a record for a change that did not happen (harmless: sync sends the ref's current value),
+/// never a change without a record. Compaction keeps only each ref's latest record and keeps
+/// its sequence number, so a peer's checkpoint stays valid; a new epoch (a lost or replaced
+/// log) tells peers to do a full reconcile.
+public final class ChangeLog: Sendable {
+    public struct Entry: Sendable, Equatable {
+        public var sequence: UInt64
+        public var ref: RefName
+        public var object: ObjectID?
+    }
+
+    public let path: String
+    let tempDirectory: String
+    /// Compact when the file grows past this many bytes.
+    static let compactionThreshold: UInt64 = 8 << 20
+
+    init(path: String, tempDirectory: String) {
+        self.path = path
+        self.tempDirectory = tempDirectory
+    }
+
+    private func withLock<T>(_ body: () throws -> T) throws -> T {
+        let lock = try LeaseLock.acquire(tempDirectory + "/changes.lock", tempDirectory: tempDirectory)
+        defer { lock.release() }
+        return try body()
+    }
+
+    /// The log's epoch (created with the log).
+    public func epoch() throws -> String {
+        try withLock { try ensureFile() }
+    }
+
+    /// Appends one record per update, durably. Returns the last sequence number written.
+    @discardableResult
+    func append(_ updates: [RefUpdate]) throws -> UInt64 {
+        guard !updates.isEmpty else { return try lastSequence() }
+        return try withLock {
+            _ = try ensureFile()
+            var last = try readLastSequence()
+            var text = ""
+            if try !endsWithNewline() { text += "\n" }  // seal a torn final line
+            for update in updates {
+                last += 1
+                text += "\(last) \(update.name) \(update.new?.description ?? "-")\n"
+            }
+            do {
+                let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.append, .closeOnExec])
+                try FileIO.closeAfter(fd) { fd in
+                    try FileIO.writeAll(fd, Array(text.utf8))
+                    try Sys.fsync(fd)
+                }
+            } catch {
+                throw StoreError.io(error, path: path, "cannot append to the change log")
+            }
+            if (try? Sys.status(path).size) ?? 0 > Self.compactionThreshold { try compactLocked() }
+            return last
+        }
+    }
+
+    /// The highest sequence number recorded (0 for an empty log).
+    public func lastSequence() throws -> UInt64 {
+        try withLock {
+            _ = try ensureFile()
+            return try readLastSequence()
+        }
+    }
+
+    /// Records with a sequence number above `sequence`, oldest first, only the latest per ref.
+    public func changes(after sequence: UInt64) throws -> [Entry] {
+        try withLock {
+            _ = try ensureFile()
+            var latest: [RefName: Entry] = [:]
+            for entry in try readAll().entries where entry.sequence > sequence { latest[entry.ref] = entry }
+            return latest.values.sorted { $0.sequence < $1.sequence }
+        }
+    }
+
+    /// Rewrites the log keeping only each ref's latest record.
+    public func compact() throws {
+        try withLock {
+            _ = try ensureFile()
+            try compactLocked()
+        }
+    }
+
+    private func compactLocked() throws {
+        let (epoch, entries) = try readAll()
+        var latest: [RefName: Entry] = [:]
+        for entry in entries { latest[entry.ref] = entry }
+        var text = "satchel-changes 1 \(epoch)\n"
+        for entry in latest.values.sorted(by: { $0.sequence < $1.sequence }) {
+            text += "\(entry.sequence) \(entry.ref) \(entry.object?.description ?? "-")\n"
+        }
+        try FileIO.writeFileDurably(path, Array(text.utf8), tempDirectory: tempDirectory)
+    }
+
+    /// Creates the log with a new epoch if it does not exist; returns the epoch.
+    private func ensureFile() throws -> String {
+        if let header = try? FileIO.readSmallFile(path, limit: 1 << 31).prefix(while: { $0 != 0x0A }),
+           let epoch = Self.epoch(fromHeader: Array(header)) {
+            return epoch
+        }
+        let epoch = "e" + Sys.randomToken().prefix(20)
+        if !Sys.exists(path) {
+            try FileIO.writeFileDurably(path, Array("satchel-changes 1 \(epoch)\n".utf8), tempDirectory: tempDirectory)
+            return epoch
+        }
+        throw StoreError(.corrupt, "change log header is damaged", path: path)
+    }
+
+    static func epoch(fromHeader header: [UInt8]) -> String? {
+        let fields = String(decoding: header, as: UTF8.self).split(separator: " ")
+        guard fields.count == 3, fields[0] == "satchel-changes", fields[1] == "1" else { return nil }
+        return String(fields[2])
+    }
+
+    private func endsWithNewline() throws -> Bool {
+        let fd = try FileIO.openRead(path)
+        return try FileIO.closeAfter(fd) { fd in
+            let size = try Sys.status(fd).size
+            guard size > 0 else { return true }
+            var byte: [UInt8] = [0]
+            _ = try byte.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: Int64(size - 1), into: $0) }
+            return byte[0] == 0x0A
+        }
+    }
+
+    /// Reads the last complete record's sequence from the file's tail.
+    private func readLastSequence() throws -> UInt64 {
+        let fd = try FileIO.openRead(path)
+        return try FileIO.closeAfter(fd) { fd in
+            let size = try Sys.status(fd).size
+            let tail = min(size, 4096)
+            var bytes = [UInt8](repeating: 0, count: Int(tail))
+            _ = try bytes.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: Int64(size - tail), into: $0) }
+            let lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+            let complete = bytes.last == 0x0A ? lines[...] : lines.dropLast()
+            for line in complete.reversed() {
+                if let entry = Self.parse(line) { return entry.sequence }
+            }
+            if tail < size {
+                // A tail with no parseable record: fall back to a full read.
+                return try readAll().entries.last?.sequence ?? 0
+            }
+            return 0
+        }
+    }
+
+    private func readAll() throws -> (epoch: String, entries: [Entry]) {
+        let bytes = try FileIO.readSmallFile(path, limit: 1 << 31)
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+        guard let header = lines.first, let epoch = Self.epoch(fromHeader: Array(header)) else {
+            throw StoreError(.corrupt, "change log header is damaged", path: path)
+        }
+        lines.removeFirst()
+        if bytes.last != 0x0A, !lines.isEmpty { lines.removeLast() }  // torn final line
+        return (epoch, lines.compactMap(Self.parse))
+    }
+
+    static func parse(_ line: ArraySlice<UInt8>) -> Entry? {
+        let fields = line.split(separator: 0x20)
+        guard fields.count == 3, let sequence = UInt64(String(decoding: fields[0], as: UTF8.self)),
+              let ref = try? RefName(String(decoding: fields[1], as: UTF8.self)) else { return nil }
+        let target = String(decoding: fields[2], as: UTF8.self)
+        if target == "-" { return Entry(sequence: sequence, ref: ref, object: nil) }
+        guard let id = ObjectID(target) else { return nil }
+        return Entry(sequence: sequence, ref: ref, object: id)
+    }
+}
