@@ -91,6 +91,12 @@ let package = Package(
             path: "Tools/StoreBench",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "ManifestBench",
+            dependencies: ["SatchelManifest", "SatchelStore"],
+            path: "Tools/ManifestBench",
+            swiftSettings: strict
+        ),
 
         .testTarget(
             name: "SatchelStoreTests",
