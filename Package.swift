@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         // The engine, usable without the CLI (a portal server embeds it).
-        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest", "SatchelMessaging"]),
+        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync"]),
         .executable(name: "satchel", targets: ["satchel"]),
     ],
     dependencies: [
@@ -66,6 +66,17 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Sync: version vectors, merge, change log, bundles, reconcile.
+        .target(
+            name: "SatchelSync",
+            dependencies: [
+                "SatchelStore", "SatchelManifest", "SatchelMessaging",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Command-line front end (library so tests can drive it in-process too).
         .target(
             name: "SatchelCLI",
@@ -73,6 +84,7 @@ let package = Package(
                 "SatchelStore",
                 "SatchelManifest",
                 "SatchelMessaging",
+                "SatchelSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -117,6 +129,14 @@ let package = Package(
         .testTarget(
             name: "SatchelMessagingTests",
             dependencies: ["SatchelMessaging", "SatchelStore", "SatchelManifest"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SatchelSyncTests",
+            dependencies: [
+                "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(

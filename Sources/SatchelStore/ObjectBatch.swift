@@ -10,8 +10,11 @@ public final class ObjectBatch {
     public private(set) var added = 0
     public private(set) var reused = 0
 
-    init(store: ObjectStore) throws {
+    private let includeExisting: Bool
+
+    init(store: ObjectStore, includeExisting: Bool = false) throws {
         self.store = store
+        self.includeExisting = includeExisting
         writer = try PackWriter(tempDirectory: store.tempDirectory, policy: store.compression)
         store.packSet.refresh()
     }
@@ -34,11 +37,11 @@ public final class ObjectBatch {
 
     /// True if the batch will hold (or the store holds) this object.
     public func contains(_ id: ObjectID) -> Bool {
-        writer.contains(id) || store.contains(id)
+        writer.contains(id) || (!includeExisting && store.contains(id))
     }
 
     private func alreadyStored(_ id: ObjectID) -> Bool {
-        store.freshenIfPresent(id, refreshPacks: false)
+        !includeExisting && store.freshenIfPresent(id, refreshPacks: false)
     }
 
     private func count(_ wasAdded: Bool) {
@@ -68,6 +71,20 @@ public final class ObjectBatch {
         return info
     }
 
+    /// Seals the objects as a standalone pack file (not published in the store) for bundles
+    /// and archives. The caller owns the file.
+    public func sealDetached() throws -> (path: String, bytes: UInt64, objects: Int) {
+        try writer.seal()
+    }
+
     /// Discards everything added.
     public func abandon() { writer.abandon() }
+}
+
+extension ObjectStore {
+    /// A batch whose objects are all written, even those the store already holds: for building a
+    /// standalone pack (bundle, archive) from this store's objects.
+    public func detachedPack() throws -> ObjectBatch {
+        try ObjectBatch(store: self, includeExisting: true)
+    }
 }

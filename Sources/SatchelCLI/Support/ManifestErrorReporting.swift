@@ -1,5 +1,6 @@
 import SatchelManifest
 import SatchelMessaging
+import SatchelSync
 
 enum ManifestErrorReporting {
     /// Exit codes for the errors of the manifest and messaging layers.
@@ -14,6 +15,13 @@ enum ManifestErrorReporting {
             case .invalidInput: .badInput
             case .usage: .usage
             case .conflict: .busy
+            }
+            return (status, error.message)
+        case let error as SyncError:
+            let status: ExitStatus = switch error.code {
+            case .badInput, .missingPrerequisite: .badInput
+            case .refused: .refused
+            case .notFound: .missingInput
             }
             return (status, error.message)
         default:

@@ -67,6 +67,8 @@ public enum AnyManifest: Sendable, Equatable {
     case envelope(StaffEnvelope)
     case draft(DraftManifest)
     case notification(OutboxEntry)
+    case bundle(BundleHeader)
+    case checkpoint(PeerCheckpoint)
 
     /// Detects the vocabulary from the root namespace and decodes accordingly.
     public static func decode(_ bytes: [UInt8], trust: ManifestTrust = .untrusted,
@@ -80,6 +82,8 @@ public enum AnyManifest: Sendable, Equatable {
         case .envelope: return .envelope(try StaffEnvelope(element: root))
         case .draft: return .draft(try DraftManifest(element: root))
         case .notification: return .notification(try OutboxEntry(element: root))
+        case .bundle: return .bundle(try BundleHeader(element: root))
+        case .checkpoint: return .checkpoint(try PeerCheckpoint(element: root))
         }
     }
 
@@ -92,6 +96,8 @@ public enum AnyManifest: Sendable, Equatable {
         case .envelope: .envelope
         case .draft: .draft
         case .notification: .notification
+        case .bundle: .bundle
+        case .checkpoint: .checkpoint
         }
     }
 }

@@ -18,6 +18,10 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     case draft
     /// Portal-only outbox entry: one notification to send (a link, no PHI).
     case notification
+    /// Header of a sync bundle.
+    case bundle
+    /// What a store knows about a sync peer.
+    case checkpoint
 
     /// The version this build reads and writes.
     public var version: Int { 1 }

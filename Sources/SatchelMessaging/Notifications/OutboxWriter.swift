@@ -67,6 +67,16 @@ extension Repository {
         return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/messages/" + thread
     }
 
+    /// Queues notifications for messages that became readable here (a portal applying a
+    /// bundle): objects go into `batch`, and the returned ref updates must be committed with
+    /// the heads that made the messages readable. Without a directory nothing can be queued.
+    public func queueNotifications(for messages: [MessageManifest], in batch: ObjectBatch,
+                                   now: Timestamp = .now()) throws -> [RefUpdate] {
+        guard isPortal, !messages.isEmpty, let directory = try? directory() else { return [] }
+        let writer = OutboxWriter(repository: self, directory: directory, batch: batch, now: now)
+        return try messages.flatMap { try writer.queue($0) }
+    }
+
     /// Notifications queued on this store, oldest first.
     public func outbox() throws -> [OutboxEntry] {
         try store.refs.list(prefix: "outbox/").map { try load(OutboxEntry.self, $0.id) }

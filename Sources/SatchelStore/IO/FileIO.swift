@@ -105,3 +105,17 @@ extension StoreError {
         return StoreError(.io, message + ": \(error)", path: path)
     }
 }
+
+/// Durability barriers for layers above the store that write files of their own (bundles,
+/// archives), so they need no libc.
+public enum Durability {
+    /// fsync(2) of an open file.
+    public static func sync(_ fd: FileDescriptor) throws {
+        do { try Sys.fsync(fd) } catch { throw StoreError.io(error, path: nil, "fsync failed") }
+    }
+
+    /// fsync(2) of a directory, after creating or renaming an entry in it.
+    public static func syncDirectory(_ path: String) throws {
+        do { try Sys.fsyncDirectory(path) } catch { throw StoreError.io(error, path: path, "fsync of directory failed") }
+    }
+}

@@ -32,25 +32,10 @@ enum PackFormat {
         return bytes
     }
 
-    static func appendUInt32(_ bytes: inout [UInt8], _ value: UInt32) {
-        for shift in stride(from: 24, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
-    }
-
-    static func appendUInt64(_ bytes: inout [UInt8], _ value: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt64(shift))) }
-    }
-
-    static func readUInt32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 {
-        var value: UInt32 = 0
-        for i in 0..<4 { value = value << 8 | UInt32(bytes[offset + i]) }
-        return value
-    }
-
-    static func readUInt64(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt64 {
-        var value: UInt64 = 0
-        for i in 0..<8 { value = value << 8 | UInt64(bytes[offset + i]) }
-        return value
-    }
+    static func appendUInt32(_ bytes: inout [UInt8], _ value: UInt32) { BigEndian.append(&bytes, value) }
+    static func appendUInt64(_ bytes: inout [UInt8], _ value: UInt64) { BigEndian.append(&bytes, value) }
+    static func readUInt32(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt32 { BigEndian.uint32(bytes, at: offset) }
+    static func readUInt64(_ bytes: UnsafeRawBufferPointer, at offset: Int) -> UInt64 { BigEndian.uint64(bytes, at: offset) }
 
     /// Checks a 16-byte format header.
     static func checkHeader(_ bytes: UnsafeRawBufferPointer, magic: [UInt8], what: String) throws {

@@ -172,6 +172,26 @@ final class PackWriter {
         return entries.count
     }
 
+    /// Writes the trailer and hands the finished pack file over without publishing it in the
+    /// store (bundles and archives embed it). The caller owns, and must remove, the file.
+    func seal() throws -> (path: String, bytes: UInt64, objects: Int) {
+        precondition(!closed, "PackWriter finished twice")
+        closed = true
+        defer { try? fd.close() }
+        var trailer: [UInt8] = []
+        PackFormat.appendUInt64(&trailer, UInt64(entries.count))
+        packHash.update(data: trailer)
+        trailer.append(contentsOf: packHash.finalize())
+        do {
+            try output.append(trailer)
+            try output.flush()
+        } catch {
+            try? Sys.unlink(tempPack)
+            throw StoreError.io(error, path: tempPack, "cannot write pack")
+        }
+        return (tempPack, offset + UInt64(PackFormat.trailerSize), entries.count)
+    }
+
     /// Throws the pack away (nothing was published).
     func abandon() {
         guard !closed else { return }

@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import SatchelManifest
+import SatchelMessaging
+import SatchelSync
+
+struct BundleCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bundle",
+        abstract: "Sync through files: create a bundle for a peer, verify one, apply one.",
+        subcommands: [Create.self, Verify.self, Apply.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write what changed since the peer's checkpoint (or everything) to a bundle file.",
+            discussion: """
+                Staff-only data (drafts, Staff Bcc) is included only for a peer known to be a \
+                workstation; a peer of unknown role is treated as a portal.
+
+                Example:
+                  satchel bundle create --for r6f0c… -o /media/usb/to-portal.bundle
+                """)
+        @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("for"), help: "Replica ID of the receiving store.") var target: String
+        @Option(name: .shortAndLong, help: "Bundle file to write (must not exist).") var output: String
+        @Option(help: "Role of the receiving store if this store has not synced with it yet.") var role: String?
+
+        struct Result: Encodable { var bundle: String; var threads, objects: Int; var bytes: UInt64; var full: Bool }
+
+        func run() async throws {
+            let repository = try StoreContext.open(global)
+            let role = try role.map { text in
+                guard let role = StoreConfig.Role(rawValue: text) else { throw ValidationError("--role must be workstation or portal") }
+                return role
+            }
+            guard !FileManager.default.fileExists(atPath: output) else { throw CLIError(.targetExists, "\(output) already exists") }
+            let summary = try SyncEngine(repository).createBundle(for: target, targetRole: role, to: output)
+            let result = Result(bundle: output, threads: summary.threads, objects: summary.objects, bytes: summary.bytes, full: summary.full)
+            if global.json { try Output.json(result) } else {
+                Output.line("Wrote \(output): \(result.threads) threads, \(result.objects) objects, \(Output.bytes(result.bytes))\(result.full ? " (full)" : "")")
+            }
+        }
+    }
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a bundle completely without applying it (exit 1 with a report if damaged).",
+            discussion: "Example:\n  satchel bundle verify to-portal.bundle")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Bundle file.") var file: String
+
+        struct Result: Encodable { var bundle, source, target: String; var ok: Bool; var problem: String?; var threads, objects: Int }
+
+        func run() async throws {
+            let repository = try StoreContext.open(global)
+            do {
+                let (header, result) = try SyncEngine(repository).verifyBundle(file)
+                let out = Result(bundle: file, source: header.source, target: header.target, ok: true, problem: nil,
+                                 threads: result.threads, objects: Int(header.objects))
+                if global.json { try Output.json(out) } else {
+                    Output.line("\(file): OK, from \(header.source) for \(header.target), \(header.objects) objects, \(header.heads.count) heads")
+                }
+            } catch let error as SyncError where error.code == .badInput || error.code == .missingPrerequisite {
+                if global.json {
+                    try Output.json(Result(bundle: file, source: "", target: "", ok: false, problem: error.message, threads: 0, objects: 0))
+                } else {
+                    Output.line("\(file): DAMAGED: \(error.message)")
+                }
+                throw ExitCode(ExitStatus.damage.rawValue)
+            }
+        }
+    }
+
+    struct Apply: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply a bundle all-or-nothing (applying it twice changes nothing).",
+            discussion: "Example:\n  satchel bundle apply from-laptop.bundle --json")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Bundle file.") var file: String
+
+        struct Result: Encodable { var applied, fastForwarded, merged, unchanged, objects: Int }
+
+        func run() async throws {
+            let repository = try StoreContext.open(global)
+            let r = try SyncEngine(repository).applyBundle(file)
+            let result = Result(applied: r.applied, fastForwarded: r.fastForwarded, merged: r.merged, unchanged: r.unchanged, objects: r.objects)
+            if global.json { try Output.json(result) } else {
+                Output.line("Applied \(file): \(r.applied) new, \(r.fastForwarded) fast-forwarded, \(r.merged) merged, \(r.unchanged) unchanged")
+            }
+        }
+    }
+}
+
+struct SyncCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Two-way exchange with another store (a path on this machine).",
+        discussion: """
+            Sends what the other store lacks and receives what this one lacks, each side applying \
+            all-or-nothing. Drafts and Staff Bcc never go to or come from a portal.
+
+            Example:
+              satchel sync /srv/portal-store --store ./laptop
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "Path of the other store.") var peer: String
+    @Option(name: .customLong("token-file"), help: "Token for an HTTP peer (not used for paths).") var tokenFile: String?
+
+    struct Side: Encodable { var threads, objects: Int; var bytes: UInt64 }
+    struct Result: Encodable { var sent, received: Side }
+
+    func run() async throws {
+        if peer.hasPrefix("http://") || peer.hasPrefix("https://") {
+            throw CLIError(.usage, "syncing over HTTP is not available in this build yet; sync with a store path or use bundle files")
+        }
+        let repository = try StoreContext.open(global)
+        let other: Repository
+        do { other = try Repository.open(at: peer) } catch {
+            throw CLIError(.missingInput, "no Satchel store at \(peer)")
+        }
+        let (sent, received) = try SyncEngine(repository).sync(with: other)
+        let result = Result(sent: Side(threads: sent.threads, objects: sent.objects, bytes: sent.bytes),
+                            received: Side(threads: received.threads, objects: received.objects, bytes: received.bytes))
+        if global.json { try Output.json(result) } else {
+            Output.line("Sent \(sent.threads) threads (\(sent.objects) objects, \(Output.bytes(sent.bytes))); received \(received.threads) threads (\(received.objects) objects, \(Output.bytes(received.bytes)))")
+        }
+    }
+}

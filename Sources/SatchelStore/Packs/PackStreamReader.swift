@@ -1,0 +1,203 @@
+import Crypto
+import SystemPackage
+
+/// Reads a pack sequentially from a byte range of a file, without its index: the form a pack
+/// takes inside a bundle or an archive. Entries are decoded and hashed as they stream, in
+/// bounded memory; the trailer's count and checksum are checked at the end.
+///
+/// Usage: `while let entry = try reader.next() { read payload with read(into:) until 0 }`,
+/// then `try reader.finish()`.
+public final class PackStreamReader: ByteSource {
+    private let fd: FileDescriptor
+    private var position: Int64
+    private let end: Int64
+    private var input: [UInt8]
+    private var inputStart = 0
+    private var inputEnd = 0
+    private var sha = SHA256()
+    private var inflater = Inflater()
+    private var inflated: [UInt8] = []
+    private var inflatedStart = 0
+
+    private var current: (kind: ObjectKind, length: UInt64, compressed: Bool)?
+    private var remaining: UInt64 = 0
+    private var hasher: ObjectHasher?
+    public private(set) var count: UInt64 = 0
+    private var started = false
+
+    /// Reads the pack stored in `fd` from `offset` up to (not including) `end`.
+    public init(fd: FileDescriptor, offset: Int64, end: Int64) {
+        self.fd = fd
+        position = offset
+        self.end = end
+        input = [UInt8](repeating: 0, count: 256 * 1024)
+    }
+
+    // MARK: Raw input
+
+    private func fillInput() throws {
+        if inputStart == inputEnd {
+            inputStart = 0
+            inputEnd = 0
+        }
+        guard position < end, inputEnd < input.count else { return }
+        let want = Int(min(Int64(input.count - inputEnd), end - position))
+        let n = try input.withUnsafeMutableBytes { raw in
+            try fd.read(fromAbsoluteOffset: position, into: UnsafeMutableRawBufferPointer(rebasing: raw[inputEnd..<(inputEnd + want)]))
+        }
+        if n == 0 { throw StoreError(.truncated, "pack stream ends early") }
+        position += Int64(n)
+        inputEnd += n
+    }
+
+    /// Takes exactly `n` raw bytes (n small), feeding the pack checksum.
+    private func take(_ n: Int) throws -> [UInt8] {
+        var out: [UInt8] = []
+        while out.count < n {
+            if inputStart == inputEnd { try fillInput() }
+            guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends early") }
+            let k = min(n - out.count, inputEnd - inputStart)
+            let slice = input[inputStart..<(inputStart + k)]
+            out.append(contentsOf: slice)
+            input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[inputStart..<(inputStart + k)])) }
+            inputStart += k
+        }
+        return out
+    }
+
+    private var rawBytesLeft: Int64 { end - position + Int64(inputEnd - inputStart) }
+
+    // MARK: Entries
+
+    /// Moves to the next entry; nil when only the trailer is left.
+    public func next() throws -> (kind: ObjectKind, length: UInt64)? {
+        if !started {
+            started = true
+            let header = try take(PackFormat.headerSize)
+            try header.withUnsafeBytes { try PackFormat.checkHeader($0, magic: PackFormat.packMagic, what: "pack") }
+        }
+        if current != nil {
+            // Drain what the caller did not read, so the entry is fully checked.
+            var scratch = [UInt8](repeating: 0, count: 64 * 1024)
+            while try scratch.withUnsafeMutableBytes({ try read(into: $0) }) > 0 {}
+        }
+        guard rawBytesLeft > Int64(PackFormat.trailerSize) else { return nil }
+        let header = try take(PackFormat.entryHeaderSize)
+        guard let kind = ObjectKind(rawValue: header[0]),
+              header[1] == PackFormat.encodingStored || header[1] == PackFormat.encodingZlib else {
+            throw StoreError(.corrupt, "pack entry \(count + 1) has a damaged header")
+        }
+        let length = header.withUnsafeBytes { PackFormat.readUInt64($0, at: 2) }
+        current = (kind, length, header[1] == PackFormat.encodingZlib)
+        remaining = length
+        hasher = ObjectHasher(kind: kind, length: length)
+        if header[1] == PackFormat.encodingZlib {
+            inflater.reset()
+            inflated.removeAll(keepingCapacity: true)
+            inflatedStart = 0
+        }
+        count += 1
+        return (kind, length)
+    }
+
+    /// Reads payload bytes of the current entry (0 at its end).
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard let entry = current else { return 0 }
+        if remaining == 0 {
+            try endEntry(entry)
+            return 0
+        }
+        var produced = 0
+        if entry.compressed {
+            while produced == 0 {
+                if inflatedStart < inflated.count {
+                    let k = min(buffer.count, inflated.count - inflatedStart, Int(min(remaining, UInt64(Int.max))))
+                    inflated.withUnsafeBytes { src in
+                        buffer.baseAddress!.copyMemory(from: src.baseAddress! + inflatedStart, byteCount: k)
+                    }
+                    inflatedStart += k
+                    produced = k
+                    break
+                }
+                guard !inflater.finished else { throw StoreError(.corrupt, "pack entry \(count) is shorter than its header says") }
+                if inputStart == inputEnd { try fillInput() }
+                guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends inside entry \(count)") }
+                inflated.removeAll(keepingCapacity: true)
+                inflatedStart = 0
+                let start = inputStart
+                let used: Int
+                do {
+                    used = try input.withUnsafeBytes { raw in
+                        try inflater.decompress(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd])) { inflated.append(contentsOf: $0) }
+                    }
+                } catch is ZlibStatus {
+                    throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream")
+                }
+                input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + used)])) }
+                inputStart += used
+                if used == 0 && inflated.isEmpty && !inflater.finished {
+                    try fillInput()
+                }
+            }
+        } else {
+            if inputStart == inputEnd { try fillInput() }
+            guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends inside entry \(count)") }
+            let k = min(buffer.count, inputEnd - inputStart, Int(min(remaining, UInt64(Int.max))))
+            input.withUnsafeBytes { src in
+                buffer.baseAddress!.copyMemory(from: src.baseAddress! + inputStart, byteCount: k)
+                sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: src[inputStart..<(inputStart + k)]))
+            }
+            inputStart += k
+            produced = k
+        }
+        guard UInt64(produced) <= remaining else { throw StoreError(.corrupt, "pack entry \(count) is longer than its header says") }
+        remaining -= UInt64(produced)
+        hasher!.update(UnsafeRawBufferPointer(start: buffer.baseAddress, count: produced))
+        return produced
+    }
+
+    /// The ID of the entry just read completely (valid after `read` returned 0).
+    public private(set) var lastID: ObjectID?
+
+    private func endEntry(_ entry: (kind: ObjectKind, length: UInt64, compressed: Bool)) throws {
+        if entry.compressed {
+            // The zlib stream must end exactly here.
+            while !inflater.finished {
+                if inputStart == inputEnd { try fillInput() }
+                guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends inside entry \(count)") }
+                var extra = 0
+                let start = inputStart
+                let used = try input.withUnsafeBytes { raw in
+                    try inflater.decompress(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd])) { extra += $0.count }
+                }
+                input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + used)])) }
+                inputStart += used
+                if extra > 0 || inflatedStart < inflated.count {
+                    throw StoreError(.corrupt, "pack entry \(count) is longer than its header says")
+                }
+            }
+            if inflatedStart < inflated.count { throw StoreError(.corrupt, "pack entry \(count) is longer than its header says") }
+        }
+        lastID = hasher?.finalize()
+        current = nil
+        hasher = nil
+    }
+
+    /// Checks the trailer: entry count and the SHA-256 of the whole pack.
+    public func finish() throws {
+        if current != nil || !started { while try next() != nil {} }
+        guard rawBytesLeft == Int64(PackFormat.trailerSize) else {
+            throw StoreError(.corrupt, "pack trailer is damaged (\(rawBytesLeft) bytes where 40 belong)")
+        }
+        let countBytes = try take(8)  // part of what the checksum covers
+        let expected = Array(sha.finalize())
+        let checksum = try take(32)
+        let declared = countBytes.withUnsafeBytes { PackFormat.readUInt64($0, at: 0) }
+        guard declared == count else {
+            throw StoreError(.corrupt, "pack declares \(declared) objects but holds \(count)")
+        }
+        guard checksum == expected else {
+            throw StoreError(.corrupt, "pack checksum does not match (damaged or tampered)")
+        }
+    }
+}

@@ -1,0 +1,229 @@
+import Foundation
+import SatchelManifest
+import SatchelMessaging
+import SatchelStore
+
+extension SyncEngine {
+    /// Checks a bundle completely without changing anything: checksum, header, capabilities,
+    /// every object's hash, schemas of manifests, prerequisites and the messaging and privacy
+    /// rules. Returns what applying it would do.
+    public func verifyBundle(_ path: String) throws -> (header: BundleHeader, result: ApplyResult) {
+        try process(path, apply: false)
+    }
+
+    /// Applies a bundle all-or-nothing: every object is staged and verified first, then heads
+    /// (and the checkpoint) move in one ref transaction. Applying the same bundle again
+    /// changes nothing.
+    @discardableResult
+    public func applyBundle(_ path: String) throws -> ApplyResult {
+        try process(path, apply: true).result
+    }
+
+    private func process(_ path: String, apply: Bool) throws -> (header: BundleHeader, result: ApplyResult) {
+        let bundle = try BundleFile.open(path)
+        defer { bundle.close() }
+        let header = bundle.header
+        let store = repository.store
+        guard header.target == repository.replica else {
+            throw SyncError(.badInput, "bundle is for replica \(header.target), but this store is \(repository.replica)")
+        }
+        guard header.source != repository.replica else {
+            throw SyncError(.badInput, "bundle comes from this store itself")
+        }
+        let staffOnlyAllowed = !repository.isPortal && header.sourceRole == .workstation
+        let previous = try repository.checkpoint(for: header.source)
+        if !header.full {
+            let received = previous?.value.received
+            guard let received, received.epoch == header.epoch, received.sequence >= header.since else {
+                let have = previous?.value.received.map { "up to \($0.sequence) (epoch \($0.epoch))" } ?? "nothing"
+                throw SyncError(.missingPrerequisite,
+                                "bundle carries changes of \(header.source) after \(header.since) (epoch \(header.epoch)), but this store has received \(have); ask for a new bundle, which will include what is missing")
+            }
+        }
+
+        // Stage and verify every object.
+        let batch = try store.batch()
+        var published = false
+        defer { if !published { batch.abandon() } }
+        var inBundle = Set<ObjectID>()
+        var threadsIn: [ObjectID: ThreadManifest] = [:]
+        var messagesIn: [ObjectID: MessageManifest] = [:]
+        var result = ApplyResult()
+        let reader = PackStreamReader(fd: bundle.fd, offset: bundle.packOffset, end: bundle.packEnd)
+        do {
+            while let entry = try reader.next() {
+                let id: ObjectID
+                if entry.kind == .manifest {
+                    guard entry.length <= UInt64(ParseLimits.default.maxInputBytes) else {
+                        throw SyncError(.badInput, "bundle holds a manifest of \(entry.length) bytes, over the limit")
+                    }
+                    var bytes = [UInt8](repeating: 0, count: Int(entry.length))
+                    var filled = 0
+                    while filled < bytes.count {
+                        let n = try bytes.withUnsafeMutableBytes { try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+                        if n == 0 { break }
+                        filled += n
+                    }
+                    _ = try bytes.withUnsafeMutableBytes { try reader.read(into: $0) }  // end of entry
+                    id = reader.lastID!
+                    let manifest: AnyManifest
+                    do { manifest = try AnyManifest.decode(bytes, trust: .untrusted) } catch {
+                        throw SyncError(.badInput, "bundle object \(id.short) is not a valid manifest: \(error)")
+                    }
+                    switch manifest {
+                    case .thread(let thread): threadsIn[id] = thread
+                    case .message(let message): messagesIn[id] = message
+                    case .envelope, .draft:
+                        guard staffOnlyAllowed else {
+                            throw SyncError(.refused, "bundle from \(header.source) (\(header.sourceRole.rawValue)) carries staff-only \(manifest.vocabulary) data, which never travels to or from a portal")
+                        }
+                    default:
+                        throw SyncError(.badInput, "bundle carries a \(manifest.vocabulary) manifest, which sync never sends")
+                    }
+                    if apply, !inBundle.contains(id) {
+                        if !store.contains(id) { result.objects += 1 }
+                        try batch.put(.manifest, bytes)
+                    }
+                } else if apply {
+                    var source = reader
+                    id = try batch.put(.blob, length: entry.length, from: &source)
+                    if reader.lastID != id { throw SyncError(.badInput, "bundle object changed while it was read") }
+                    result.objects += 1
+                } else {
+                    var scratch = [UInt8](repeating: 0, count: 1 << 20)
+                    while try scratch.withUnsafeMutableBytes({ try reader.read(into: $0) }) > 0 {}
+                    id = reader.lastID!
+                }
+                inBundle.insert(id)
+            }
+            try reader.finish()
+        } catch let error as StoreError {
+            throw SyncError(.badInput, "bundle pack is damaged: \(error.message)")
+        }
+        guard reader.count == header.objects else {
+            throw SyncError(.badInput, "bundle header says \(header.objects) objects but the pack holds \(reader.count)")
+        }
+
+        func available(_ id: ObjectID) -> Bool { inBundle.contains(id) || store.contains(id) }
+        func thread(_ id: ObjectID) throws -> ThreadManifest {
+            if let thread = threadsIn[id] { return thread }
+            guard store.contains(id) else { throw SyncError(.missingPrerequisite, "bundle needs object \(id.short), which this store does not have") }
+            return try repository.load(ThreadManifest.self, id)
+        }
+        func message(_ id: ObjectID) throws -> MessageManifest {
+            if let message = messagesIn[id] { return message }
+            guard store.contains(id) else { throw SyncError(.missingPrerequisite, "bundle needs message object \(id.short), which this store does not have") }
+            return try repository.load(MessageManifest.self, id)
+        }
+
+        // Heads: rules, then merge.
+        var updates: [RefUpdate] = []
+        var newMessages: [MessageManifest] = []
+        for head in header.heads {
+            let name: RefName
+            do { name = try RefName(head.ref) } catch { throw SyncError(.badInput, "bundle names an invalid ref") }
+            if SyncScope.isStaffOnly(head.ref) {
+                guard staffOnlyAllowed else {
+                    throw SyncError(.refused, "bundle from \(header.source) carries staff-only ref \(head.ref), which never travels to or from a portal")
+                }
+            } else if !head.ref.hasPrefix("threads/") {
+                throw SyncError(.badInput, "bundle carries ref \(head.ref), which sync never sends")
+            }
+            guard available(head.object) else {
+                throw SyncError(.missingPrerequisite, "bundle head \(head.ref) needs object \(head.object.short), which is missing")
+            }
+            let local = try store.refs.read(name)
+            guard head.ref.hasPrefix("threads/") else {
+                // Envelopes and drafts: immutable per ID here; keep what we have.
+                if local == nil {
+                    updates.append(RefUpdate(name, from: nil, to: head.object))
+                    result.applied += 1
+                } else {
+                    result.unchanged += 1
+                }
+                continue
+            }
+            let incoming = try thread(head.object)
+            guard "threads/" + incoming.id == head.ref, incoming.version == head.version else {
+                throw SyncError(.badInput, "bundle head \(head.ref) does not match its thread manifest")
+            }
+            let localThread = try local.map { try repository.load(ThreadManifest.self, $0) }
+            try checkRules(incoming, local: localThread, message: message)
+            let merged = localThread.map { ThreadMerge.merge($0, incoming) } ?? incoming
+            let mergedID = try merged.objectID()
+            if mergedID == local {
+                result.unchanged += 1
+                continue
+            }
+            if local == nil { result.applied += 1 } else if mergedID == head.object { result.fastForwarded += 1 } else { result.merged += 1 }
+            result.threads += 1
+            if mergedID != head.object, apply { try batch.put(.manifest, merged.encoded()) }
+            updates.append(RefUpdate(name, from: local, to: mergedID))
+            let known = Set(localThread?.messages.map(\.id) ?? [])
+            for reference in merged.messages where !known.contains(reference.id) {
+                newMessages.append(try message(reference.object))
+            }
+        }
+        guard apply else { return (header, result) }
+
+        // Notifications for messages that just became readable on this portal.
+        if repository.isPortal {
+            updates += try repository.queueNotifications(for: newMessages.filter { $0.author.kind == .staff }, in: batch)
+        }
+
+        // The checkpoint moves in the same transaction as the heads.
+        let checkpointRef = try SyncScope.checkpointRef(header.source)
+        var checkpoint = previous?.value ?? PeerCheckpoint(peer: header.source, peerRole: header.sourceRole, received: nil,
+                                                           delivered: nil, updated: .now())
+        checkpoint.peerRole = header.sourceRole
+        if header.full || checkpoint.received?.epoch != header.epoch || (checkpoint.received?.sequence ?? 0) < header.upTo {
+            checkpoint.received = .init(epoch: header.epoch, sequence: header.upTo)
+        }
+        let ourEpoch = try store.refs.changeLog.epoch()
+        if let ack = header.ack, ack.epoch == ourEpoch,
+           checkpoint.delivered?.epoch != ourEpoch || (checkpoint.delivered?.sequence ?? 0) < ack.sequence {
+            checkpoint.delivered = ack
+        }
+        if checkpoint != previous?.value {
+            checkpoint.updated = .now()
+            let object = try batch.put(.manifest, checkpoint.encoded())
+            updates.append(RefUpdate(checkpointRef, from: previous?.id, to: object))
+        }
+        try batch.commit()
+        published = true
+        do {
+            try store.refs.commit(updates)
+        } catch let error as StoreError where error.code == .conflict {
+            throw SyncError(.badInput, "a thread changed locally while the bundle was applied; nothing was changed, apply it again")
+        }
+        return (header, result)
+    }
+
+    /// The messaging rules every incoming thread must satisfy, whoever sent it.
+    func checkRules(_ thread: ThreadManifest, local: ThreadManifest?, message: (ObjectID) throws -> MessageManifest) throws {
+        let known = Set(local?.messages.map(\.id) ?? [])
+        for (index, reference) in thread.messages.enumerated() {
+            let m = try message(reference.object)
+            guard m.id == reference.id, m.thread == thread.id else {
+                throw SyncError(.badInput, "thread \(thread.id) refers to message \(reference.id) whose manifest does not match")
+            }
+            if index == 0 && m.author.kind != .staff {
+                throw SyncError(.refused, "thread \(thread.id) was started by portal user \(m.author.id); only the clinic starts threads")
+            }
+            guard m.author.kind == .portalUser, !known.contains(m.id) else { continue }
+            if !m.attachments.isEmpty {
+                throw SyncError(.refused, "message \(m.id) from portal user \(m.author.id) carries attachments; patients cannot attach files")
+            }
+            for status in [thread.status] + (local.map { [$0.status] } ?? []) where status.value == .closed {
+                if m.context.covers(status.dot) {
+                    throw SyncError(.refused, "message \(m.id) from portal user \(m.author.id) was written after thread \(thread.id) was closed")
+                }
+            }
+            for allow in [thread.allowReplies] + (local.map { [$0.allowReplies] } ?? []) where allow.value == false {
+                if m.context.covers(allow.dot) {
+                    throw SyncError(.refused, "message \(m.id) from portal user \(m.author.id) was written after replies were turned off in thread \(thread.id)")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import SatchelManifest
+import SatchelMessaging
+import SatchelStore
+
+/// What `bundle create` (or one direction of a sync) moved.
+public struct TransferSummary: Sendable, Equatable {
+    public var threads = 0
+    public var objects = 0
+    public var bytes: UInt64 = 0
+    public var full = false
+}
+
+extension SyncEngine {
+    /// Writes a bundle for `target` holding what changed since the target's checkpoint (or
+    /// everything, as a full bundle, when there is no valid checkpoint).
+    ///
+    /// - `targetRole`: the target's role if known (else the checkpoint's, else portal, the safe
+    ///   choice: staff-only data is left out).
+    /// - `targetHas`: for direct syncs, objects the target already holds are left out.
+    public func createBundle(for target: String, targetRole: StoreConfig.Role? = nil, to path: String,
+                             targetHas: ((ObjectID) -> Bool)? = nil) throws -> TransferSummary {
+        guard target != repository.replica else {
+            throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
+        }
+        let store = repository.store
+        let checkpoint = try repository.checkpoint(for: target)?.value
+        let role = targetRole ?? checkpoint?.peerRole ?? .portal
+        let staffOnly = !repository.isPortal && role == .workstation
+        let log = store.refs.changeLog
+        let epoch = try log.epoch()
+        let upTo = try log.lastSequence()
+        var since: UInt64 = 0
+        var full = true
+        if let delivered = checkpoint?.delivered, delivered.epoch == epoch, delivered.sequence <= upTo {
+            since = delivered.sequence
+            full = false
+        }
+
+        // Heads to send.
+        var heads: [BundleHeader.Head] = []
+        let refs: [(RefName, ObjectID)]
+        if full {
+            refs = try SyncScope.prefixes(staffOnly: staffOnly).flatMap { try store.refs.list(prefix: $0) }.map { ($0.name, $0.id) }
+        } else {
+            refs = try log.changes(after: since).compactMap { entry in
+                guard SyncScope.isSyncable(entry.ref.rawValue, staffOnly: staffOnly),
+                      let current = try store.refs.read(entry.ref) else { return nil }
+                return (entry.ref, current)
+            }
+        }
+        var threads = 0
+        for (name, id) in refs where targetHas?(id) != true {
+            var version = VersionVector()
+            if name.rawValue.hasPrefix("threads/") {
+                version = try repository.load(ThreadManifest.self, id).version
+                threads += 1
+            } else if name.rawValue.hasPrefix("drafts/") {
+                version = try repository.load(DraftManifest.self, id).version
+            }
+            heads.append(.init(ref: name.rawValue, object: id, version: version))
+        }
+
+        // Objects: everything reachable from the heads through manifest mentions, each once.
+        let pack = try store.detachedPack()
+        var sealed = false
+        defer { if !sealed { pack.abandon() } }
+        var seen = Set<ObjectID>()
+        var pending = heads.map(\.object)
+        var objects = 0
+        while let id = pending.popLast() {
+            guard seen.insert(id).inserted else { continue }
+            let info = try store.info(id)
+            if info.kind == .manifest {
+                let bytes = try store.read(id).bytes
+                if !staffOnly { try Self.refuseStaffOnly(bytes, id: id) }
+                pending.append(contentsOf: References.scan(bytes))
+                if targetHas?(id) == true { continue }
+                try pack.put(.manifest, bytes)
+            } else {
+                if targetHas?(id) == true { continue }
+                try copyBlob(id, length: info.length, into: pack)
+            }
+            objects += 1
+        }
+        let (packPath, _, _) = try pack.sealDetached()
+        sealed = true
+        defer { try? FileManager.default.removeItem(atPath: packPath) }
+        let ack = checkpoint?.received
+        let header = BundleHeader(
+            source: repository.replica, sourceRole: repository.role, target: target, epoch: epoch, since: since,
+            upTo: upTo, full: full, created: .now(), capabilities: ["threads-1"] + (staffOnly ? ["envelopes-1"] : []),
+            ack: ack, heads: heads, objects: UInt64(objects))
+        let bytes = try BundleFile.write(header: header, packPath: packPath, to: path)
+        return TransferSummary(threads: threads, objects: objects, bytes: bytes, full: full)
+    }
+
+    /// Defense in depth: a manifest bound for a portal must not be staff-only.
+    static func refuseStaffOnly(_ bytes: [UInt8], id: ObjectID) throws {
+        let head = String(decoding: bytes.prefix(200), as: UTF8.self)
+        for vocabulary in SyncScope.staffOnlyVocabularies where head.contains("\"\(vocabulary.namespace)\"") {
+            throw SyncError(.refused, "object \(id.short) is staff-only (\(vocabulary)) and may not leave for a portal")
+        }
+    }
+
+    /// Copies a blob into a pack with bounded memory (large blobs go through a verified temp file).
+    func copyBlob(_ id: ObjectID, length: UInt64, into pack: ObjectBatch) throws {
+        let store = repository.store
+        if length <= 4 << 20 {
+            try pack.put(.blob, try store.read(id, limit: 4 << 20).bytes)
+            return
+        }
+        let temp = store.root + "/tmp/copy-" + UUID().uuidString + ".tmp"
+        defer { try? FileManager.default.removeItem(atPath: temp) }
+        try store.export(id, to: temp)
+        guard let handle = FileHandle(forReadingAtPath: temp) else {
+            throw StoreError(.io, "cannot reopen temporary copy", path: temp)
+        }
+        defer { try? handle.close() }
+        var source = FileSource(.init(rawValue: handle.fileDescriptor))
+        try pack.put(.blob, length: length, from: &source)
+    }
+}

@@ -1,0 +1,24 @@
+/// The one error type of the sync layer. Messages name replicas, refs, objects and positions,
+/// never message content.
+public struct SyncError: Error, Sendable, CustomStringConvertible, Equatable {
+    public enum Code: String, Sendable {
+        /// Tampered, truncated or malformed bundle; unknown capability or version (exit 65).
+        case badInput
+        /// The bundle breaks a messaging rule or a privacy rule (exit 77).
+        case refused
+        /// The bundle needs changes or objects this store does not have (exit 65).
+        case missingPrerequisite
+        /// A bundle file or peer store is missing (exit 66).
+        case notFound
+    }
+
+    public var code: Code
+    public var message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
