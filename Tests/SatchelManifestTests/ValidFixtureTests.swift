@@ -6,7 +6,7 @@ import Testing
     static let samples: [(String, Vocabulary)] = [
         ("store", .store), ("directory", .directory), ("thread", .thread),
         ("message", .message), ("envelope", .envelope), ("draft", .draft),
-        ("notification", .notification),
+        ("notification", .notification), ("bundle", .bundle), ("checkpoint", .checkpoint),
     ]
 
     @Test(arguments: samples.map(\.0))
@@ -33,6 +33,8 @@ import Testing
         case .envelope(let m): try m.encoded()
         case .draft(let m): try m.encoded()
         case .notification(let m): try m.encoded()
+        case .bundle(let m): try m.encoded()
+        case .checkpoint(let m): try m.encoded()
         }
     }
 

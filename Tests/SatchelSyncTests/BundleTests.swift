@@ -1,0 +1,240 @@
+import Foundation
+import SatchelManifest
+import SatchelMessaging
+import SatchelStore
+import Testing
+@testable import SatchelSync
+
+@Suite struct BundleTests {
+    @Test func laptopToPortalAndBackConverges() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        let sent = try compose(laptop, bcc: ["nursing"])
+        let toPortal = clinic.bundlePath()
+        let summary = try SyncEngine(laptop).createBundle(for: portal.replica, targetRole: .portal, to: toPortal)
+        #expect(summary.full && summary.threads == 1)
+        let applied = try SyncEngine(portal).applyBundle(toPortal)
+        #expect(applied.applied == 1)
+        // Applying twice changes nothing.
+        let before = Clinic.snapshot(portal)
+        let again = try SyncEngine(portal).applyBundle(toPortal)
+        #expect(again.unchanged == 1 && again.applied == 0)
+        #expect(Clinic.snapshot(portal).filter { !$0.key.hasPrefix("changes") } == before.filter { !$0.key.hasPrefix("changes") })
+        // The portal queued notifications for the new message.
+        #expect(try portal.outbox().count == 4)  // u1, u2 × email, sms
+        #expect(try Clinic.heads(portal) == Clinic.heads(laptop))
+        let view = try portal.threadView(sent.thread, as: "u1")
+        #expect(view.messages.first?.bcc == nil)
+        #expect(try portal.threadView(sent.thread).messages.first?.bcc == [])  // no envelope on a portal
+    }
+
+    @Test func replyAndCloseConcurrentBothSurviveAndHeadsAreIdentical() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        let sent = try compose(laptop)
+        _ = try SyncEngine(laptop).sync(with: portal)
+        // Offline: the patient replies on the portal while staff close the thread on the laptop.
+        let reply = try portal.reply(thread: sent.thread, as: "u1", body: .text("Thank you"))
+        try laptop.close(thread: sent.thread, as: "s1")
+        _ = try SyncEngine(laptop).sync(with: portal)
+        let laptopHead = try laptop.thread(sent.thread), portalHead = try portal.thread(sent.thread)
+        #expect(laptopHead.head == portalHead.head)
+        #expect(laptopHead.thread.status.value == .closed)
+        #expect(laptopHead.thread.messages.map(\.id).contains(reply.message))
+        // Now closed: the patient can no longer reply.
+        #expect { try portal.reply(thread: sent.thread, as: "u1", body: .text("again")) }
+            throws: { ($0 as? MessagingError)?.code == .refused }
+    }
+
+    @Test func noChangeBundleIsTinyAndCheckpointsAdvanceOnlyAfterApply() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        for _ in 0..<5 { _ = try compose(laptop) }
+        _ = try SyncEngine(laptop).sync(with: portal)
+        _ = try SyncEngine(laptop).sync(with: portal)  // acks travel back
+        let empty = clinic.bundlePath()
+        let summary = try SyncEngine(laptop).createBundle(for: portal.replica, to: empty)
+        #expect(!summary.full && summary.threads == 0 && summary.objects == 0)
+        #expect(summary.bytes < 1024)
+        // One new thread: the bundle carries just it.
+        _ = try compose(laptop, patient: "p2")
+        let one = clinic.bundlePath()
+        let next = try SyncEngine(laptop).createBundle(for: portal.replica, to: one)
+        #expect(next.threads == 1 && !next.full)
+        // A bundle created but never applied does not move the checkpoint: the next one still
+        // carries the change.
+        let again = try SyncEngine(laptop).createBundle(for: portal.replica, to: clinic.bundlePath())
+        #expect(again.threads == 1)
+    }
+
+    @Test func aBundleThatSkipsChangesIsRefused() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        _ = try compose(laptop)
+        _ = try SyncEngine(laptop).sync(with: portal)
+        _ = try SyncEngine(laptop).sync(with: portal)
+        _ = try compose(laptop, patient: "p2")
+        let lost = clinic.bundlePath()
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, to: lost)
+        // Pretend the portal acknowledged it (it never applied it), then make the next bundle.
+        let checkpointRef = try RefName("sync/peers/\(portal.replica)")
+        var checkpoint = try #require(try laptop.checkpoint(for: portal.replica))
+        var value = checkpoint.value
+        value.delivered = .init(epoch: value.delivered!.epoch, sequence: try laptop.store.refs.changeLog.lastSequence())
+        let object = try laptop.store.put(.manifest, value.encoded())
+        try laptop.store.refs.update(checkpointRef, from: checkpoint.id, to: object)
+        checkpoint = try #require(try laptop.checkpoint(for: portal.replica))
+        _ = try compose(laptop, patient: "p1", subject: "third")
+        let gap = clinic.bundlePath()
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, to: gap)
+        let before = Clinic.snapshot(portal)
+        #expect { try SyncEngine(portal).applyBundle(gap) } throws: { ($0 as? SyncError)?.code == .missingPrerequisite }
+        #expect(Clinic.snapshot(portal) == before)
+        // The lost bundle, applied late, fills the gap; then the other applies.
+        try SyncEngine(portal).applyBundle(lost)
+        try SyncEngine(portal).applyBundle(gap)
+        #expect(try Clinic.heads(portal) == Clinic.heads(laptop))
+    }
+
+    @Test func everyFlippedByteAndEveryTruncationIsRefusedAndChangesNothing() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        _ = try compose(laptop)
+        let good = clinic.bundlePath()
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, to: good)
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: good))
+        let before = Clinic.snapshot(portal)
+        let bad = clinic.bundlePath("bad")
+        // Every byte position (the bundle is small), one bit flipped.
+        for position in 0..<bytes.count {
+            var copy = bytes
+            copy[position] ^= 0x01
+            try copy.write(to: URL(fileURLWithPath: bad))
+            #expect(throws: SyncError.self) { try SyncEngine(portal).applyBundle(bad) }
+        }
+        for length in stride(from: 0, to: bytes.count, by: max(1, bytes.count / 50)) {
+            try bytes.prefix(length).write(to: URL(fileURLWithPath: bad))
+            #expect(throws: SyncError.self) { try SyncEngine(portal).applyBundle(bad) }
+        }
+        #expect(Clinic.snapshot(portal) == before)
+        #expect(try portal.store.refs.list(prefix: "threads/").isEmpty)
+    }
+
+    @Test func portalNeverHoldsBccOrDrafts() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        _ = try compose(laptop, bcc: ["nursing"])
+        var draft = ComposeRequest(author: "s1")
+        draft.subject = "Secret draft subject"
+        draft.body = .text("draft body text zebra")
+        _ = try laptop.saveDraft(draft)
+        _ = try SyncEngine(laptop).sync(with: portal)
+        _ = try SyncEngine(laptop).sync(with: portal)
+        // Inflate every object on the portal (except the directory it imported itself, which
+        // names staff and lists) and search for staff-only content.
+        let directory = try portal.store.refs.read(RefName("directory"))
+        for id in try portal.store.allObjectIDs() where id != directory {
+            let text = String(decoding: try portal.store.read(id, limit: 1 << 30).bytes, as: UTF8.self)
+            for secret in ["nursing", "\"s3\"", "\"s2\"", "zebra", "Secret draft", "urn:satchel:envelope", "urn:satchel:draft"] {
+                #expect(!text.contains(secret), "portal object \(id.short) contains \(secret)")
+            }
+        }
+        #expect(try portal.store.refs.list(prefix: "envelopes/").isEmpty)
+        #expect(try portal.store.refs.list(prefix: "drafts/").isEmpty)
+    }
+
+    @Test func aPortalRefusesStaffOnlyDataEvenIfSentToIt() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        _ = try compose(laptop, bcc: ["nursing"])
+        // A misconfigured laptop that believes the portal is a workstation.
+        let wrong = clinic.bundlePath()
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, targetRole: .workstation, to: wrong)
+        let before = Clinic.snapshot(portal)
+        #expect { try SyncEngine(portal).applyBundle(wrong) } throws: { ($0 as? SyncError)?.code == .refused }
+        #expect(Clinic.snapshot(portal) == before)
+    }
+
+    @Test func workstationsExchangeStaffOnlyData() throws {
+        let clinic = Clinic()
+        let a = try clinic.store("a", .workstation)
+        let b = try clinic.store("b", .workstation)
+        let sent = try compose(a, bcc: ["nursing"])
+        _ = try SyncEngine(a).sync(with: b)
+        #expect(try b.threadView(sent.thread).messages.first?.bcc == ["s2", "s3"])
+    }
+
+    @Test func patientStartedThreadIsRefused() throws {
+        let clinic = Clinic()
+        let portal = try clinic.store("portal", .portal)
+        let laptop = try clinic.store("laptop", .workstation)
+        // Forge a thread on the portal whose first message comes from a portal user.
+        let body = try portal.store.put(.blob, Array("hi".utf8))
+        let message = MessageManifest(id: "M-forged", thread: "T-forged", author: .init(id: "u1", kind: .portalUser),
+                                      sent: .now(), subject: "forged", body: .init(object: body, format: .plain, length: 2))
+        let messageID = try portal.store.put(.manifest, message.encoded())
+        let dot = Dot(replica: portal.replica, counter: 1)
+        let thread = ThreadManifest(id: "T-forged", patient: "p1", subject: "forged", created: .now(),
+                                    status: .init(.open, dot: dot), allowReplies: .init(true, dot: dot),
+                                    version: VersionVector([portal.replica: 1]),
+                                    messages: [.init(id: "M-forged", object: messageID, sent: message.sent)])
+        try portal.store.refs.update(RefName("threads/T-forged"), from: nil, to: try portal.store.put(.manifest, thread.encoded()))
+        let path = clinic.bundlePath()
+        _ = try SyncEngine(portal).createBundle(for: laptop.replica, targetRole: .workstation, to: path)
+        #expect { try SyncEngine(laptop).applyBundle(path) } throws: { ($0 as? SyncError)?.code == .refused }
+        #expect(try laptop.store.refs.list(prefix: "threads/").isEmpty)
+    }
+
+    @Test func patientReplyWrittenAfterTheCloseIsRefused() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        let sent = try compose(laptop)
+        try laptop.close(thread: sent.thread, as: "s1")
+        _ = try SyncEngine(laptop).sync(with: portal)
+        // Forge a reply on the portal that saw the close (bypassing the portal's own rule).
+        var (head, thread) = try portal.thread(sent.thread)
+        let body = try portal.store.put(.blob, Array("late".utf8))
+        let reply = MessageManifest(id: "M-late", thread: sent.thread, author: .init(id: "u1", kind: .portalUser), sent: .now(),
+                                    subject: thread.subject, body: .init(object: body, format: .plain, length: 4),
+                                    context: thread.version)
+        thread.version[portal.replica] += 1
+        thread.insert(.init(id: "M-late", object: try portal.store.put(.manifest, reply.encoded()), sent: reply.sent))
+        let newHead = try portal.store.put(.manifest, thread.encoded())
+        try portal.store.refs.update(RefName("threads/\(sent.thread)"), from: head, to: newHead)
+        head = newHead
+        let path = clinic.bundlePath()
+        _ = try SyncEngine(portal).createBundle(for: laptop.replica, targetRole: .workstation, to: path)
+        #expect { try SyncEngine(laptop).applyBundle(path) } throws: { ($0 as? SyncError)?.code == .refused }
+    }
+
+    @Test func unknownCapabilityIsRefused() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        _ = try compose(laptop)
+        let path = clinic.bundlePath()
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, to: path)
+        // Rewrite the header with an extra capability and a fresh checksum.
+        let opened = try BundleFile.open(path)
+        var header = opened.header
+        opened.close()
+        header.capabilities.append("time-travel-2")
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let headerLength = Int(bytes[12]) << 24 | Int(bytes[13]) << 16 | Int(bytes[14]) << 8 | Int(bytes[15])
+        let pack = clinic.bundlePath("pack")
+        try bytes[(16 + headerLength)..<(bytes.count - 32)].write(to: URL(fileURLWithPath: pack))
+        let forged = clinic.bundlePath("forged")
+        _ = try BundleFile.write(header: header, packPath: pack, to: forged)
+        #expect { try SyncEngine(portal).applyBundle(forged) } throws: {
+            ($0 as? SyncError)?.code == .badInput && "\($0)".contains("time-travel-2")
+        }
+    }
+}
