@@ -34,11 +34,14 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
 
+        .target(name: "CSatchelSystem"),
+
         // Object store: content-addressed objects, packs, refs, locks, fsck, gc.
         .target(
             name: "SatchelStore",
             dependencies: [
                 "CZlib",
+                "CSatchelSystem",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],

@@ -5,6 +5,7 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CSatchelSystem
 import SystemPackage
 
 /// The store's only door to libc for what swift-system does not wrap (fsync, rename, link,
@@ -29,7 +30,7 @@ enum Sys {
     static func syncFileSystem(_ path: String) throws(Errno) {
         let fd = try retrying { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { _ = Glibc.close(fd) }
-        try retrying { Glibc.syncfs(fd) }
+        try retrying { satchel_syncfs(fd) }
     }
 
     /// Flushes a directory's entries (after a rename or create inside it).
