@@ -186,8 +186,9 @@ final class LibXMLHTMLPushParser {
         htmlParseChunk(ctxt, nil, 0, 1)
         mode = .normal
         try check()
+        let fresh = try Self.makeContext()
         Self.free(ctxt)
-        ctxt = try Self.makeContext()
+        ctxt = fresh
         restarts += 1
         try start()
         // An unfinished comment goes on being one in the new context.
