@@ -27,7 +27,7 @@ enum GitCommands {
 struct AttachmentResult {
     var mib: Int
     var runs: Int
-    var series: [Series]  // sha256sum, Satchel, git
+    var series: [Series]  // sha256sum, Satchel, git, dd
     var stored: Bool
 }
 
@@ -198,6 +198,8 @@ extension Bench {
             Series(label: "sha256sum (reference)", command: "sha256sum \(name)"),
             Series(label: "Satchel `putFile` (durable, streamed)", command: "StoreBench --phase attach"),
             Series(label: "git hash-object -w", command: GitCommands.display(GitCommands.hashObjectFile(name))),
+            Series(label: "dd + fsync (copy floor, reference)",
+                   command: "dd if=\(name) of=COPY bs=1M conv=fsync status=none"),
         ]
         var stored = true
         let length = UInt64(mib) << 20
@@ -214,6 +216,13 @@ extension Bench {
                 }
             },
             { _ in try self.git(GitCommands.hashObjectFile(path)) },
+            { _ in
+                let copy = self.work + "/dd-copy.bin"
+                var sample = try self.tool(["dd", "if=" + path, "of=" + copy, "bs=1M", "conv=fsync", "status=none"])
+                sample.diskBytes = Posix.fileSize(copy)
+                try self.remove(copy)
+                return sample
+            },
         ])
         try remove(path)
         return AttachmentResult(mib: mib, runs: runs, series: series, stored: stored)

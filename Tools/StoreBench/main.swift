@@ -115,7 +115,7 @@ func runBenchmark() throws {
               pass: attachRSS.allSatisfy { $0 < 64 * 1024 }),
     ])
 
-    bench.say("### git commands (run in a fresh `git init --bare` repository each run, HOME and system config isolated)")
+    bench.say("### Commands (git runs in a fresh `git init --bare` repository each run, with HOME and system config isolated)")
     bench.say()
     for s in batch + loose + attachment.series { bench.say("- \(s.label): `\(s.command)`") }
     bench.say()
