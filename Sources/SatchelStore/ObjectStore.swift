@@ -73,7 +73,7 @@ public final class ObjectStore: Sendable {
     /// memory whatever the length.
     @discardableResult
     public func put(_ kind: ObjectKind, length: UInt64, from source: inout some ByteSource) throws -> ObjectID {
-        let encoder = PayloadEncoder(policy: compression)
+        let encoder = PayloadEncoder(policy: compression, expectedLength: length)
         return try loose.write(kind: kind, length: length, source: &source, encoder: encoder, durable: true).id
     }
 

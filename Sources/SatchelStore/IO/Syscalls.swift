@@ -163,17 +163,11 @@ enum Sys {
         usleep(useconds_t(max(0, seconds) * 1_000_000))
     }
 
-    /// 16 random bytes as hex, for temp names and lock tokens.
+    /// 16 random bytes as hex, for temp names and lock tokens (two getrandom calls, not 16).
     static func randomToken() -> String {
         var rng = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        for _ in 0..<16 {
-            let byte = UInt8.random(in: 0...255, using: &rng)
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        let words = [rng.next(), rng.next()] as [UInt64]
+        return words.map { String($0, radix: 16).leftPadded(16) }.joined()
     }
 }
 

@@ -8,10 +8,13 @@ final class PayloadEncoder {
     private let deflater: Deflater
     private var buffer: [UInt8]
 
-    init(policy: CompressionPolicy) {
+    /// `expectedLength`: when known and small, buffers are sized to it (a put of a 2 KiB manifest
+    /// should not zero 1.25 MiB of buffers).
+    init(policy: CompressionPolicy, expectedLength: UInt64? = nil) {
         self.policy = policy
-        deflater = Deflater(level: policy.level)
-        buffer = [UInt8](repeating: 0, count: Self.chunkSize)
+        let size = expectedLength.map { Int(min(UInt64(Self.chunkSize), max($0 + 1, 4096))) } ?? Self.chunkSize
+        deflater = Deflater(level: policy.level, outputCapacity: min(256 * 1024, max(size, 4096)))
+        buffer = [UInt8](repeating: 0, count: size)
     }
 
     /// Reads exactly `length` bytes from `source` (more or fewer is an error), hashes them as
@@ -29,13 +32,19 @@ final class PayloadEncoder {
         var filled = try buffer.withUnsafeMutableBytes { raw in
             try Self.fill(&source, UnsafeMutableRawBufferPointer(rebasing: raw[0..<firstWant]))
         }
+        let header = kind.header(length: length)
+        if UInt64(filled) == length && filled <= policy.sampleLength {
+            // Small payload, all in hand: compress exactly what would be written once, and keep
+            // that result if it pays off (no separate probe pass).
+            return try encodeWhole(header: header, count: filled, hasher: &hasher, source: &source,
+                                   headerInStream: headerInStream, forceStored: forceStored, begin: begin, emit: emit)
+        }
         let compressed = !forceStored && buffer.withUnsafeBytes { raw in
             policy.shouldCompress(sample: UnsafeRawBufferPointer(rebasing: raw[0..<filled]),
                                   totalLength: length, scratch: deflater)
         }
         try begin(compressed)
         deflater.reset()
-        let header = kind.header(length: length)
         if headerInStream {
             try header.withUnsafeBytes { h in
                 if compressed { try deflater.compress(h, finish: false, into: emit) } else { try emit(h) }
@@ -61,18 +70,46 @@ final class PayloadEncoder {
                                  "input ended after \(total) of \(length) bytes (was it changed while being read?)")
             }
         }
-        // The source must end where the declared length says.
-        let extra = try buffer.withUnsafeMutableBytes { raw in
-            try source.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<1]))
-        }
-        if extra != 0 {
-            throw StoreError(.invalidArgument,
-                             "input is longer than its declared \(length) bytes (was it changed while being read?)")
-        }
+        try Self.expectEnd(&source, after: length)
         if compressed {
             try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: emit)
         }
         return hasher.finalize()
+    }
+
+    /// The single-pass path for payloads that fit in the first buffer.
+    private func encodeWhole(header: [UInt8], count: Int, hasher: inout ObjectHasher, source: inout some ByteSource,
+                             headerInStream: Bool, forceStored: Bool,
+                             begin: (_ compressed: Bool) throws -> Void,
+                             emit: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectID {
+        try Self.expectEnd(&source, after: UInt64(count))
+        var input = headerInStream ? header : []
+        input.reserveCapacity(input.count + count)
+        buffer.withUnsafeBytes { raw in
+            let payload = UnsafeRawBufferPointer(rebasing: raw[0..<count])
+            hasher.update(payload)
+            input.append(contentsOf: payload)
+        }
+        var worthIt = false
+        var compressedBytes: [UInt8] = []
+        let payloadView = buffer.withUnsafeBytes { raw in UnsafeRawBufferPointer(rebasing: raw[0..<count]) }
+        if !forceStored && count >= policy.minimumLength && !CompressionPolicy.hasCompressedMagic(payloadView) {
+            compressedBytes = try input.withUnsafeBytes { try deflater.compressAll($0) }
+            worthIt = Double(compressedBytes.count) < Double(input.count) * policy.incompressibleRatio
+        }
+        try begin(worthIt)
+        try (worthIt ? compressedBytes : input).withUnsafeBytes { try emit($0) }
+        return hasher.finalize()
+    }
+
+    /// The source must end where the declared length says.
+    static func expectEnd(_ source: inout some ByteSource, after length: UInt64) throws {
+        var probe: UInt8 = 0
+        let extra = try withUnsafeMutableBytes(of: &probe) { try source.read(into: $0) }
+        if extra != 0 {
+            throw StoreError(.invalidArgument,
+                             "input is longer than its declared \(length) bytes (was it changed while being read?)")
+        }
     }
 
     /// Reads until `buffer` is full or the source ends.

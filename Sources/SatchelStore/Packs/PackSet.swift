@@ -6,6 +6,9 @@ final class PackSet: Sendable {
     let directory: String
     private let loaded = Mutex<[String: PackFile]>([:])
     private let problems = Mutex<[String: StoreError]>([:])
+    /// Modification time of `packs/` at the last refresh: publishing a pack renames into the
+    /// directory, which changes it, so an unchanged (and not recent) time means nothing new.
+    private let seenModified = Mutex<Double>(-1)
 
     init(directory: String) { self.directory = directory }
 
@@ -17,6 +20,7 @@ final class PackSet: Sendable {
     /// Re-reads the directory: loads new packs, forgets removed ones. Packs whose index is
     /// damaged are remembered as problems (fsck reports them) and skipped.
     func refresh() {
+        seenModified.withLock { $0 = (try? Sys.status(directory).modified) ?? -1 }
         let names = (try? publishedNames()) ?? []
         let current = loaded.withLock { $0 }
         var next: [String: PackFile] = [:]
@@ -44,6 +48,9 @@ final class PackSet: Sendable {
     func locate(_ id: ObjectID, refreshOnMiss: Bool = true) -> [PackFile] {
         var found = packs.filter { $0.contains(id) }
         if found.isEmpty && refreshOnMiss {
+            // Directory times tick coarsely (a few ms): a time that is recent proves nothing.
+            let modified = (try? Sys.status(directory).modified) ?? -1
+            if modified == seenModified.withLock({ $0 }) && Sys.now() - modified > 2 { return [] }
             refresh()
             found = packs.filter { $0.contains(id) }
         }
