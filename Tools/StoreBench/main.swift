@@ -5,7 +5,7 @@ import Musl
 #endif
 
 // StoreBench: ingests the same data through Satchel's object store and through git in one run
-// and prints Markdown tables (docs/BENCHMARKS-store.md). Each Satchel phase runs in a child
+// and prints Markdown tables (docs/BENCHMARKS.md). Each Satchel phase runs in a child
 // process (this binary re-executed with `--phase`) so its peak RSS is measured on its own.
 
 let arguments = Array(CommandLine.arguments.dropFirst())

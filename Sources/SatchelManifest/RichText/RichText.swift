@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Input is parsed by libxml2's HTML parser (push mode, SAX events, no tree, no network, no DTD or
 /// entity loading) and written back as canonical HTML holding only the allowed elements and
-/// attributes (docs/FORMAT-richtext.md): bold, italic, underline, strikethrough, paragraphs, line
+/// attributes (docs/FORMAT.md ("Rich-text bodies")): bold, italic, underline, strikethrough, paragraphs, line
 /// breaks, headings, block quotes, lists, tables, alignment and http/https/mailto links. Script,
 /// style, embedded documents and forms are removed with their content, other unknown elements are
 /// unwrapped, every other attribute, comment, processing instruction and CDATA section is removed,

@@ -1,5 +1,5 @@
 /// The allow-list: which elements and attributes survive sanitizing, and the rules that keep the
-/// output stable when it is parsed again (by libxml2 or a browser). docs/FORMAT-richtext.md is the
+/// output stable when it is parsed again (by libxml2 or a browser). docs/FORMAT.md ("Rich-text bodies") is the
 /// prose form of this file; change both together.
 enum RichTextPolicy {
     /// The elements that may appear in sanitized output.

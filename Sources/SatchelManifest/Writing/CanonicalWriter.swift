@@ -1,6 +1,6 @@
 /// Writes canonical manifest XML into a sink, in bounded memory.
 ///
-/// Canonical form (docs/FORMAT-manifests.md): UTF-8, no XML declaration, no BOM, no whitespace
+/// Canonical form (docs/FORMAT.md ("Manifests")): UTF-8, no XML declaration, no BOM, no whitespace
 /// between tags, no comments; the root element carries `xmlns="<vocabulary namespace>"` as its
 /// first attribute and no prefixes are used; attributes follow sorted by name (byte order), each
 /// as `name="value"`; an element with neither children nor text is written `<name/>`; escaping is
