@@ -3,19 +3,17 @@ import Foundation
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelSync
 
 /// `satchel demo`: the story end to end in a temporary directory, narrated as it runs.
-///
-/// It grows with the engine: today it exercises the object store (the foundation every message,
-/// draft and attachment lives in); messaging, sync and backup chapters join as they land.
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
         abstract: "Run the Satchel story end to end in a temporary directory, narrated.",
         discussion: """
-            Creates a workstation and a portal store under a new temporary directory and walks \
-            through what Satchel does, printing each step. The directory is kept so you can \
-            explore it with the CLI afterwards.
+            A clinic laptop (workstation store) and the patient portal (portal store): the laptop \
+            works offline, they sync, a patient replies while staff close the thread, they sync \
+            again and converge with nothing lost. The directory is kept so you can explore it.
 
             Example:
               swift run satchel demo
@@ -27,92 +25,141 @@ struct DemoCommand: AsyncParsableCommand {
     var directory: String?
 
     struct Summary: Encodable {
-        var directory: String
-        var workstation: String
-        var portal: String
-        var objects: Int
+        var directory, workstation, portal: String
+        var threads, objects: Int
         var bytes: UInt64
-        var fsckProblems: Int
+        var converged, patientViewHasBcc, fsckClean: Bool
+        var outbox: Int
         var seconds: Double
     }
+
+    static let clinicDirectory = """
+        <directory xmlns="urn:satchel:directory:1">
+          <settings defaultAllowReplies="true">
+            <label key="patient" value="Client"/>
+            <notificationTemplate id="default" channel="email">You have a new secure message: {{link}}</notificationTemplate>
+            <notificationTemplate id="default-sms" channel="sms">New secure message: {{link}}</notificationTemplate>
+            <messageTemplate id="flu" subject="Flu shots are here">Walk-in flu shots every weekday, 9 to 5.</messageTemplate>
+          </settings>
+          <staff id="s1" name="Dr. Ada Shaw"><permission name="sendBulkPortalMessage"/></staff>
+          <staff id="s2" name="Nurse Ben Okafor"/>
+          <distributionList id="nursing" name="Nursing"><member staff="s2"/></distributionList>
+          <patient id="p1" name="Rosa Diaz" status="active" email="rosa@example.org" cell="+15550100" portalAccess="true"/>
+          <patient id="p2" name="Sam Lee" status="active" email="sam@example.org" portalAccess="true"/>
+          <patient id="p3" name="Ann Moss" status="active" portalAccess="true"/>
+          <portalUser id="u1" patient="p1" role="patient" active="true" name="Rosa Diaz"/>
+          <portalUser id="u2" patient="p1" role="authorizedRepresentative" active="true" name="Luis Diaz"/>
+          <portalUser id="u3" patient="p2" role="patient" active="true" name="Sam Lee"/>
+          <portalUser id="u4" patient="p3" role="patient" active="true" name="Ann Moss"/>
+        </directory>
+        """
 
     func run() async throws {
         let started = Date()
         let base = directory ?? (NSTemporaryDirectory() + "satchel-demo-" + String(UUID().uuidString.prefix(8)).lowercased())
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
-        let say: (String) -> Void = { text in if !global.json { Output.line(text) } }
+        let quiet = global.json
+        func say(_ text: String) { if !quiet { Output.line(text) } }
+        func step(_ title: String) { say("\n▸ " + title) }
 
-        say("Satchel demo in \(base)\n")
-        say("1. Two stores: a clinic laptop (workstation) and the patient portal.")
+        say("Satchel demo in \(base)")
+        step("Two stores: a clinic laptop (workstation) and the patient portal.")
         let laptopPath = base + "/laptop", portalPath = base + "/portal"
         let laptop = try Repository.create(at: laptopPath, role: .workstation, name: "Front desk laptop")
-        let portal = try Repository.create(at: portalPath, role: .portal, name: "Patient portal", portalURL: "https://portal.example.org")
-        say("   laptop replica \(laptop.config.replica), portal replica \(portal.config.replica)")
+        let portal = try Repository.create(at: portalPath, role: .portal, name: "Patient portal",
+                                           portalURL: "https://portal.example.org")
+        for store in [laptop, portal] { try store.importDirectory(Array(Self.clinicDirectory.utf8)) }
+        say("  laptop replica \(laptop.replica), portal replica \(portal.replica); directory imported on both")
 
-        say("2. An attachment streams in with bounded memory; its ID is the SHA-256 of its content.")
-        let scan = base + "/lab-results.pdf"
-        try Self.writeSampleFile(scan, megabytes: 8)
-        let t0 = Date()
-        let attachment = try laptop.store.putFile(.blob, path: scan)
-        say("   stored 8 MiB as \(attachment.short)… in \(Self.ms(since: t0))")
+        step("Offline on the laptop: Dr. Shaw sends lab results with a PDF to Rosa (and her representative).")
+        let pdf = base + "/lab-results.pdf"
+        try Self.writeSampleFile(pdf, megabytes: 4)
+        var labs = ComposeRequest(author: "s1")
+        labs.patient = "p1"
+        labs.subject = "Your lab results"
+        labs.body = .text("Hello Rosa, your results are attached. Everything looks good.")
+        labs.attachments = [.file(path: pdf)]
+        let labThread = try laptop.send(labs).threads[0]
+        say("  thread \(labThread.thread) to \(labThread.recipients.joined(separator: ", ")) (4 MiB attachment streamed in)")
 
-        say("3. Storing the same content again is free: one object, referenced many times.")
-        let again = try laptop.store.putFile(.blob, path: scan)
-        say("   same ID: \(again == attachment), objects in store: \(try laptop.store.stats().objects)")
+        step("A bulk message to every active patient, with a hidden copy to the nursing list.")
+        var bulk = ComposeRequest(author: "s1")
+        bulk.bulk = .activePatients
+        bulk.template = "flu"
+        bulk.bccLists = ["nursing"]
+        let bulkResult = try laptop.send(bulk)
+        say("  \(bulkResult.threads.count) threads, one per patient; skipped: "
+            + (bulkResult.skipped.map { "\($0.portalUser) (\($0.reason))" }.joined(separator: ", ").nilIfEmpty ?? "none"))
 
-        say("4. A bulk write (2,000 small manifests) lands in one pack with one durability barrier.")
-        let t1 = Date()
-        let batch = try laptop.store.batch()
-        var last = attachment
-        for i in 0..<2000 {
-            let text = "<demo n=\"\(i)\" attachment=\"\(attachment)\"/>"
-            last = try batch.put(.manifest, Array(text.utf8))
-        }
-        let pack = try batch.commit()
-        say("   \(pack?.objects ?? 0) objects in \(pack?.name.prefix(17) ?? "-")… in \(Self.ms(since: t1))")
+        step("A draft for later (drafts never leave the workstation).")
+        var draftRequest = ComposeRequest(author: "s2")
+        draftRequest.to = ["u3"]
+        draftRequest.subject = "Follow-up"
+        draftRequest.body = .text("Draft: call about the appointment.")
+        let draft = try laptop.saveDraft(draftRequest)
+        say("  draft \(draft)")
 
-        say("5. A ref names the head; updates are compare-and-swap under a lease lock.")
-        let head = try RefName("threads/demo")
-        try laptop.store.refs.update(head, from: nil, to: last)
-        do {
-            try laptop.store.refs.update(head, from: nil, to: attachment)
-        } catch let error as StoreError where error.code == .conflict {
-            say("   a stale update was refused: \(error.message)")
-        }
+        step("Back online: the laptop syncs with the portal.")
+        let first = try SyncEngine(laptop).sync(with: portal)
+        say("  sent \(first.sent.threads) threads (\(first.sent.objects) objects, \(Output.bytes(first.sent.bytes))); "
+            + "the portal queued \(try portal.outbox().count) link-only notifications")
 
-        say("6. Damage is caught: fsck rehashes every object and follows every reference.")
-        let report = laptop.store.fsck()
-        say("   \(report.objects) objects checked, \(report.problems.count) problems")
+        step("Meanwhile: Rosa replies on the portal, and on the (offline) laptop staff close the thread.")
+        _ = try portal.reply(thread: labThread.thread, as: "u1", body: .text("Thank you, doctor!"))
+        try laptop.close(thread: labThread.thread, as: "s1")
+        say("  both edits are concurrent")
 
-        say("7. gc keeps everything reachable and everything recent.")
-        let gc = try laptop.store.gc()
-        say("   \(gc.reachable) reachable, \(gc.keptYoung) recent kept, \(gc.removedLoose) removed")
+        step("They sync again and converge: the reply and the close both survive.")
+        _ = try SyncEngine(laptop).sync(with: portal)
+        let onLaptop = try laptop.thread(labThread.thread), onPortal = try portal.thread(labThread.thread)
+        let converged = try Self.heads(laptop) == Self.heads(portal)
+        say("  thread \(labThread.thread): \(onLaptop.thread.status.value.rawValue), \(onLaptop.thread.messages.count) messages; "
+            + "same head on both stores: \(onLaptop.head == onPortal.head)")
+
+        step("Rosa's view on the portal: her threads only, no Staff Bcc.")
+        let rosa = try portal.threads(as: "u1")
+        let bulkToRosa = try require(bulkResult.threads.first { $0.patient == "p1" }, "bulk thread")
+        let rosaBulk = try portal.threadView(bulkToRosa.thread, as: "u1")
+        let staffBulk = try laptop.threadView(bulkToRosa.thread)
+        let bccLeak = rosaBulk.messages.contains { $0.bcc != nil }
+        say("  Rosa sees \(rosa.count) threads; Bcc visible to her: \(bccLeak ? "YES (bug)" : "no"); "
+            + "staff on the laptop see Bcc \(staffBulk.messages.first?.bcc ?? [])")
+        let outbox = try portal.outbox()
+        say("  a notification reads: \"\(outbox.first?.text ?? "")\"")
+
+        step("fsck rehashes every object on both stores.")
+        let reports = [laptop.store.fsck(checkManifest: StoreContext.manifestChecker),
+                       portal.store.fsck(checkManifest: StoreContext.manifestChecker)]
+        let clean = reports.allSatisfy(\.isClean)
+        say("  laptop: \(reports[0].objects) objects, portal: \(reports[1].objects) objects, problems: \(reports.map(\.problems.count).reduce(0, +))")
 
         let stats = try laptop.store.stats()
-        let summary = Summary(directory: base, workstation: laptopPath, portal: portalPath, objects: stats.objects,
-                              bytes: stats.bytes, fsckProblems: report.problems.count,
-                              seconds: Date().timeIntervalSince(started))
+        let summary = Summary(directory: base, workstation: laptopPath, portal: portalPath, threads: stats.refs["threads"] ?? 0,
+                              objects: stats.objects, bytes: stats.bytes, converged: converged, patientViewHasBcc: bccLeak,
+                              fsckClean: clean, outbox: outbox.count, seconds: Date().timeIntervalSince(started))
         if global.json {
             try Output.json(summary)
         } else {
             say("""
 
-                Done in \(String(format: "%.2f", summary.seconds)) s: \(summary.objects) objects, \
-                \(Output.bytes(summary.bytes)) on disk, fsck clean: \(report.isClean).
+                Done in \(String(format: "%.2f", summary.seconds)) s: \(summary.threads) threads, \(summary.objects) objects, \
+                \(Output.bytes(summary.bytes)) on the laptop; converged: \(converged); fsck clean: \(clean).
                 Explore:
-                  satchel stats --store \(laptopPath)
-                  satchel fsck --store \(laptopPath)
-                  satchel ref list --store \(laptopPath)
+                  satchel thread list --store \(laptopPath)
+                  satchel thread show \(labThread.thread) --store \(portalPath) --as u1
+                  satchel outbox list --store \(portalPath)
+                  satchel draft list --store \(laptopPath)
+                  satchel fsck --store \(portalPath)
                 """)
         }
-        if !report.isClean { throw ExitCode(ExitStatus.damage.rawValue) }
+        if !clean || !converged || bccLeak { throw ExitCode(ExitStatus.damage.rawValue) }
     }
 
-    static func ms(since start: Date) -> String {
-        String(format: "%.0f ms", Date().timeIntervalSince(start) * 1000)
+    static func heads(_ repository: Repository) throws -> [String: ObjectID] {
+        Dictionary(uniqueKeysWithValues: try repository.store.refs.list(prefix: "threads/").map { ($0.name.rawValue, $0.id) })
     }
 
-    /// A compressible sample document written in 1 MiB pieces (never held whole).
+    /// A sample document written in 1 MiB pieces (never held whole).
     static func writeSampleFile(_ path: String, megabytes: Int) throws {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -125,4 +172,14 @@ struct DemoCommand: AsyncParsableCommand {
             try handle.write(contentsOf: chunk[0..<n])
         }
     }
+}
+
+extension String {
+    var nilIfEmpty: String? { isEmpty ? nil : self }
+}
+
+/// `try #require`-like unwrap for command code.
+func require<T>(_ value: T?, _ what: @autoclosure () -> String = "value") throws -> T {
+    guard let value else { throw CLIError(.ioError, "internal: missing \(what())") }
+    return value
 }
