@@ -25,6 +25,7 @@ public struct SatchelCommand: AsyncParsableCommand {
     /// Entry point used by the `satchel` executable.
     public static func runMain(_ arguments: [String] = Array(CommandLine.arguments.dropFirst())) async -> Int32 {
         let normalized = GlobalOptions.normalize(arguments)
+        CLILog.bootstrap(verbose: normalized.contains("--verbose"))
         let command: any ParsableCommand
         do {
             command = try parseAsRoot(normalized)
@@ -50,6 +51,7 @@ public struct SatchelCommand: AsyncParsableCommand {
             return exit.rawValue
         } catch {
             let (status, message) = ErrorReporting.classify(error)
+            CLILog.logger.debug("command failed", metadata: ["exit": "\(status.rawValue)", "error": "\(type(of: error))"])
             Output.error(message)
             return status.rawValue
         }

@@ -83,6 +83,7 @@ struct BundleCommand: AsyncParsableCommand {
         func run() async throws {
             let repository = try StoreContext.open(global)
             let r = try SyncEngine(repository).applyBundle(file)
+            CLILog.logger.debug("bundle applied", metadata: ["objects": "\(r.objects)", "merged": "\(r.merged)"])
             let result = Result(applied: r.applied, fastForwarded: r.fastForwarded, merged: r.merged, unchanged: r.unchanged, objects: r.objects)
             if global.json { try Output.json(result) } else {
                 Output.line("Applied \(file): \(r.applied) new, \(r.fastForwarded) fast-forwarded, \(r.merged) merged, \(r.unchanged) unchanged")
@@ -118,7 +119,9 @@ struct SyncCommand: AsyncParsableCommand {
         do { other = try Repository.open(at: peer) } catch {
             throw CLIError(.missingInput, "no Satchel store at \(peer)")
         }
+        CLILog.logger.debug("sync starting", metadata: ["peer": "\(other.replica)", "peerRole": "\(other.role.rawValue)"])
         let (sent, received) = try SyncEngine(repository).sync(with: other)
+        CLILog.logger.debug("sync done", metadata: ["sentObjects": "\(sent.objects)", "receivedObjects": "\(received.objects)"])
         let result = Result(sent: Side(threads: sent.threads, objects: sent.objects, bytes: sent.bytes),
                             received: Side(threads: received.threads, objects: received.objects, bytes: received.bytes))
         if global.json { try Output.json(result) } else {

@@ -119,10 +119,7 @@ struct ThreadCommand: AsyncParsableCommand {
         @Argument(help: "Thread ID.") var thread: String
         @Option(name: .customLong("as"), help: "Staff ID.") var staff: String
 
-        func run() async throws {
-            try StoreContext.open(global).close(thread: thread, as: staff)
-            if global.json { try Output.json(["thread": thread, "status": "closed"]) } else { Output.line("Closed \(thread)") }
-        }
+        func run() async throws { try ThreadCommand.setStatus(.closed, thread: thread, staff: staff, global: global) }
     }
 
     struct Reopen: AsyncParsableCommand {
@@ -133,9 +130,14 @@ struct ThreadCommand: AsyncParsableCommand {
         @Argument(help: "Thread ID.") var thread: String
         @Option(name: .customLong("as"), help: "Staff ID.") var staff: String
 
-        func run() async throws {
-            try StoreContext.open(global).reopen(thread: thread, as: staff)
-            if global.json { try Output.json(["thread": thread, "status": "open"]) } else { Output.line("Reopened \(thread)") }
+        func run() async throws { try ThreadCommand.setStatus(.open, thread: thread, staff: staff, global: global) }
+    }
+
+    static func setStatus(_ status: ThreadManifest.Status, thread: String, staff: String, global: GlobalOptions) throws {
+        let repository = try StoreContext.open(global)
+        if status == .closed { try repository.close(thread: thread, as: staff) } else { try repository.reopen(thread: thread, as: staff) }
+        if global.json { try Output.json(["thread": thread, "status": status.rawValue]) } else {
+            Output.line("\(status == .closed ? "Closed" : "Reopened") \(thread)")
         }
     }
 }

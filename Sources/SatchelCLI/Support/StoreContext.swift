@@ -8,7 +8,10 @@ enum StoreContext {
     static func open(_ global: GlobalOptions) throws -> Repository {
         let path = global.storePath
         do {
-            return try Repository.open(at: path)
+            let repository = try Repository.open(at: path)
+            CLILog.logger.debug("opened store", metadata: ["store": "\(path)", "role": "\(repository.role.rawValue)",
+                                                          "replica": "\(repository.replica)"])
+            return repository
         } catch let error as StoreError where error.code == .notFound {
             throw CLIError(.missingInput, "no Satchel store at \(path) (create one with: satchel init \(path) --role workstation)")
         }
