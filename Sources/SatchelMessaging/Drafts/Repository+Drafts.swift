@@ -154,7 +154,7 @@ extension Repository {
     private func checkNames(author: String, to: [String], patient: String?, toStaff: [String], bccLists: [String],
                             template: String?, in directory: Directory) throws {
         let resolver = RecipientResolver(directory)
-        _ = try resolver.staffMember(author)
+        _ = try resolver.author(author)
         for id in to { _ = try resolver.portalUser(id) }
         if let patient { _ = try resolver.patient(patient) }
         for id in toStaff { _ = try resolver.staffMember(id) }
