@@ -57,11 +57,14 @@ struct RecipientResolver {
         /// Patient ID → its recipients, in the order patients were first named.
         var groups: [(patient: String, recipients: [String])] = []
         var skipped: [SkippedRecipient] = []
+        /// Patient ID → index in `groups` (a bulk send adds thousands of groups).
+        private var index: [String: Int] = [:]
 
         mutating func add(_ user: Directory.PortalUser) {
-            if let i = groups.firstIndex(where: { $0.patient == user.patient }) {
+            if let i = index[user.patient] {
                 if !groups[i].recipients.contains(user.id) { groups[i].recipients.append(user.id) }
             } else {
+                index[user.patient] = groups.count
                 groups.append((user.patient, [user.id]))
             }
         }
