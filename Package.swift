@@ -91,6 +91,12 @@ let package = Package(
             path: "Tools/StoreBench",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "MessagingBench",
+            dependencies: ["SatchelMessaging"],
+            path: "Tools/MessagingBench",
+            swiftSettings: strict
+        ),
 
         .testTarget(
             name: "SatchelStoreTests",
