@@ -109,6 +109,12 @@ let package = Package(
             path: "Tools/ManifestBench",
             swiftSettings: strict
         ),
+        .executableTarget(
+            name: "MessagingBench",
+            dependencies: ["SatchelMessaging"],
+            path: "Tools/MessagingBench",
+            swiftSettings: strict
+        ),
 
         .testTarget(
             name: "SatchelStoreTests",

@@ -1,22 +1,31 @@
 /// Attachment file names and media types.
 ///
 /// A name comes from outside (a file path, a patient's chart, a bundle) and ends up in
-/// headers, downloads and `attachment get`: it is reduced to its last path component, control
-/// and separator characters are dropped, leading dots and spaces are removed, and it is capped
-/// at 200 bytes, so `../../x`, `/etc/passwd` or a name with a newline can never address a file.
+/// headers, downloads and `attachment get`: it is reduced to its last path component, control,
+/// separator and invisible format characters (bidi overrides and isolates, zero-width) are
+/// dropped, leading dots and spaces are removed, and it is capped at 200 bytes, so `../../x`,
+/// `/etc/passwd` or a name with a newline can never address a file.
 public enum AttachmentNames {
     public static let maxBytes = 200
 
     public static func sanitize(_ raw: String) -> String {
         let lastComponent = raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
-        var cleaned = String(String.UnicodeScalarView(lastComponent.unicodeScalars.filter { scalar in
-            !(scalar.value < 0x20 || scalar.value == 0x7F || (0x80...0x9F).contains(scalar.value)
-              || scalar == "\u{2028}" || scalar == "\u{2029}" || scalar == "\u{202E}" || scalar == "\u{202D}")
-        }))
+        var cleaned = String(String.UnicodeScalarView(lastComponent.unicodeScalars.filter { !isInvisible($0) }))
         while let first = cleaned.first, first == "." || first == " " { cleaned.removeFirst() }
         while let last = cleaned.last, last == " " || last == "." { cleaned.removeLast() }
         while cleaned.utf8.count > maxBytes { cleaned.removeLast() }
         return cleaned.isEmpty ? "attachment" : cleaned
+    }
+
+    /// Control characters (C0, DEL, C1), line and paragraph separators, and every format
+    /// character (Unicode Cf): all bidi overrides, embeddings and isolates (U+202A–202E,
+    /// U+2066–2069), marks (U+200E/F, U+061C), zero-width characters and BOM. Any of these can
+    /// make `invoice\u{2067}fdp.exe` look like a PDF, or hide part of a name.
+    static func isInvisible(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.properties.generalCategory {
+        case .control, .format, .lineSeparator, .paragraphSeparator: true
+        default: false
+        }
     }
 
     /// Makes `name` distinct from `taken` by adding " (2)", " (3)"… before the extension.

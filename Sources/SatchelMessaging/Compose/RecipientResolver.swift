@@ -15,6 +15,15 @@ struct RecipientResolver {
         staff = Dictionary(directory.staff.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
+    /// The author of a new message or draft: clinic staff only. A portal user is refused (only the
+    /// clinic starts a thread; patients and representatives reply), not "not found".
+    func author(_ id: String) throws -> Directory.Staff {
+        if staff[id] == nil, users[id] != nil {
+            throw MessagingError.refused("portal user \(id) may not start a thread: only clinic staff start conversations; patients and representatives reply in an existing thread")
+        }
+        return try staffMember(id)
+    }
+
     func staffMember(_ id: String) throws -> Directory.Staff {
         guard let member = staff[id] else { throw MessagingError.notFound("staff \(id) not found in the directory") }
         return member
@@ -48,11 +57,14 @@ struct RecipientResolver {
         /// Patient ID → its recipients, in the order patients were first named.
         var groups: [(patient: String, recipients: [String])] = []
         var skipped: [SkippedRecipient] = []
+        /// Patient ID → index in `groups` (a bulk send adds thousands of groups).
+        private var index: [String: Int] = [:]
 
         mutating func add(_ user: Directory.PortalUser) {
-            if let i = groups.firstIndex(where: { $0.patient == user.patient }) {
+            if let i = index[user.patient] {
                 if !groups[i].recipients.contains(user.id) { groups[i].recipients.append(user.id) }
             } else {
+                index[user.patient] = groups.count
                 groups.append((user.patient, [user.id]))
             }
         }

@@ -18,7 +18,7 @@ extension Repository {
         }
         let directory = try directory()
         let resolver = RecipientResolver(directory)
-        let author = try resolver.staffMember(request.author)
+        let author = try resolver.author(request.author)
         for id in request.toStaff { _ = try resolver.staffMember(id) }
         let (subject, body) = try Self.subjectAndBody(request, directory: directory)
         guard !request.to.isEmpty || request.patient != nil || request.bulk != nil else {

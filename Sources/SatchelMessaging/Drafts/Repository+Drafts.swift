@@ -1,3 +1,4 @@
+import Foundation
 import SatchelManifest
 import SatchelStore
 
@@ -88,8 +89,19 @@ extension Repository {
         draft.version[replica] += 1
         let rich = update.rich ?? (draft.body?.format == .rich)
         var body = update.body
+        // Turning a stored plain body into rich text must pass it through the sanitizer like any
+        // new rich text: relabelling the blob would publish unsanitized markup (scripts, handlers).
+        var plainCopy: String?
+        defer { if let plainCopy { try? FileManager.default.removeItem(atPath: plainCopy) } }
         if body == nil, let existing = draft.body, update.rich != nil, existing.format != (rich ? .rich : .plain) {
-            body = .stored(BodyReference(object: existing.object, format: rich ? .rich : .plain, length: existing.length))
+            if rich {
+                let temp = store.root + "/tmp/draft-body-" + Identifier.make("") + ".tmp"
+                plainCopy = temp
+                try store.export(existing.object, to: temp)
+                body = .file(path: temp)
+            } else {
+                body = .stored(BodyReference(object: existing.object, format: .plain, length: existing.length))
+            }
         }
         try storeDraft(&draft, body: body, rich: rich, adding: update.addAttachments, previous: head)
     }
@@ -154,7 +166,7 @@ extension Repository {
     private func checkNames(author: String, to: [String], patient: String?, toStaff: [String], bccLists: [String],
                             template: String?, in directory: Directory) throws {
         let resolver = RecipientResolver(directory)
-        _ = try resolver.staffMember(author)
+        _ = try resolver.author(author)
         for id in to { _ = try resolver.portalUser(id) }
         if let patient { _ = try resolver.patient(patient) }
         for id in toStaff { _ = try resolver.staffMember(id) }

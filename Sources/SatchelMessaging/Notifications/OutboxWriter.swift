@@ -14,6 +14,18 @@ struct OutboxWriter {
     let directory: Directory
     let batch: ObjectBatch
     let now: Timestamp
+    /// Lookups by ID (a bulk send on a portal queues entries for thousands of recipients).
+    private let users: [String: Directory.PortalUser]
+    private let patients: [String: Directory.Patient]
+
+    init(repository: Repository, directory: Directory, batch: ObjectBatch, now: Timestamp) {
+        self.repository = repository
+        self.directory = directory
+        self.batch = batch
+        self.now = now
+        users = Dictionary(directory.portalUsers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        patients = Dictionary(directory.patients.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+    }
 
     static let defaultTexts: [Directory.NotificationTemplate.Channel: String] = [
         .email: "You have a new secure message. Sign in to read it: {{link}}",
@@ -23,8 +35,7 @@ struct OutboxWriter {
     func queue(_ message: MessageManifest) throws -> [RefUpdate] {
         var updates: [RefUpdate] = []
         for recipient in message.recipients {
-            guard let user = directory.portalUsers.first(where: { $0.id == recipient }),
-                  let patient = directory.patients.first(where: { $0.id == user.patient }) else { continue }
+            guard let user = users[recipient], let patient = patients[user.patient] else { continue }
             let channels: [(Directory.NotificationTemplate.Channel, String?)] = [(.email, patient.email), (.sms, patient.cell)]
             for (channel, address) in channels {
                 guard let address, !address.isEmpty else { continue }

@@ -10,8 +10,17 @@ public enum Identifier {
     public static func notification() -> String { make("N-") }
 
     static func make(_ prefix: String) -> String {
+        // Two 64-bit draws (two getrandom calls), not one per digit: a bulk send makes two IDs
+        // per patient.
         var rng = SystemRandomNumberGenerator()
-        let digits = Array("0123456789abcdef")
-        return prefix + String((0..<20).map { _ in digits[Int.random(in: 0..<16, using: &rng)] })
+        let bits = (rng.next() as UInt64, rng.next() as UInt64)
+        let digits = Array("0123456789abcdef".utf8)
+        var out = Array(prefix.utf8)
+        out.reserveCapacity(out.count + 20)
+        for i in 0..<20 {
+            let word = i < 16 ? bits.0 >> (UInt64(i) * 4) : bits.1 >> (UInt64(i - 16) * 4)
+            out.append(digits[Int(word & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

@@ -30,8 +30,9 @@ extension Repository {
     }
 
     /// Replies in a thread. Staff may always reply (with attachments). A patient or
-    /// representative may reply only to their own patient's thread, only on the portal, only
-    /// while it is open and replies are allowed, and never with attachments.
+    /// representative may reply only to their own patient's thread and one they received (or
+    /// wrote in), only on the portal, only while it is open and replies are allowed, and never
+    /// with attachments.
     @discardableResult
     public func reply(thread threadID: String, as actorID: String, body: BodyInput, rich: Bool = false,
                       attachments: [AttachmentInput] = [], now: Timestamp = .now()) throws -> (thread: String, message: String) {
@@ -57,6 +58,10 @@ extension Repository {
                 throw MessagingError.refused("portal user \(user.id) may not reply to thread \(threadID): it belongs to another patient")
             }
             guard user.active else { throw MessagingError.refused("portal user \(user.id) is inactive") }
+            // Consistent with the views: a thread this person cannot see is not one they can answer.
+            guard try visible(thread, to: user) else {
+                throw MessagingError.refused("portal user \(user.id) may not reply to thread \(threadID): they are not among its recipients")
+            }
             guard thread.status.value == .open else {
                 throw MessagingError.refused("portal user \(user.id) may not reply: thread \(threadID) is closed")
             }

@@ -1,0 +1,81 @@
+import Foundation
+import SatchelManifest
+import SatchelMessaging
+import SatchelStore
+import Testing
+
+/// Portal notifications: one entry per recipient and channel, a link and no PHI.
+@Suite struct OutboxTests {
+    @Test func portalQueuesOneEntryPerRecipientAndChannel() throws {
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let portal = try clinic.portal()
+        var req = request(subject: "Biopsy results", body: "Your biopsy shows no malignancy.")
+        req.bulk = .all
+        req.toStaff = ["s2"]
+        let result = try portal.send(req)
+        let outbox = try portal.outbox()
+        let threadOf = Dictionary(uniqueKeysWithValues: result.threads.map { ($0.patient, $0.thread) })
+        // p1 has email and cell (u1, u2), p2 email only (u3), p5 cell only (u6).
+        let expected: Set<String> = [
+            "u1 email rosa@example.org", "u1 sms +15550100", "u2 email rosa@example.org", "u2 sms +15550100",
+            "u3 email sam@example.org", "u6 sms +15550105",
+        ]
+        #expect(Set(outbox.map { "\($0.recipient) \($0.channel.rawValue) \($0.address)" }) == expected)
+        #expect(outbox.count == expected.count)
+        let directory = try portal.directory()
+        for entry in outbox {
+            let patient = try #require(directory.portalUsers.first { $0.id == entry.recipient }).patient
+            #expect(entry.thread == threadOf[patient])
+            #expect(entry.status == .pending)
+            #expect(entry.text.contains(portal.link(toThread: entry.thread)))
+            #expect(entry.text.hasPrefix(entry.channel == .email ? "Hello , you have" : "New secure message :"))
+            for phi in ["Biopsy", "biopsy", "malignancy", "{{", "}}"] + Clinic.names + directory.patients.map(\.id) {
+                #expect(!entry.text.contains(phi), "\(phi) in \(entry.text)")
+            }
+        }
+    }
+
+    @Test func staffRepliesOnThePortalNotifyPatientRepliesDoNot() throws {
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let portal = try clinic.portal()
+        let thread = try onlyThread(try portal.send(request(to: ["u3"]))).thread
+        #expect(try portal.outbox().count == 1)
+        try portal.reply(thread: thread, as: "u3", body: .text("Thanks"))
+        #expect(try portal.outbox().count == 1)
+        try portal.reply(thread: thread, as: "s2", body: .text("You're welcome"))
+        #expect(try portal.outbox().count == 2)
+    }
+
+    @Test func deliveryOutcomeIsRecorded() throws {
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let portal = try clinic.portal()
+        _ = try portal.send(request(to: ["u3"]))
+        let entry = try #require(try portal.outbox().first)
+        try portal.markNotification(entry.id, status: .sent)
+        #expect(try portal.outbox().first?.status == .sent)
+        expectRejected(.notFound, in: portal) { try portal.markNotification("N-nope", status: .failed) }
+    }
+
+    @Test func workstationQueuesNothing() throws {
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let ws = try clinic.workstation()
+        var req = request()
+        req.bulk = .all
+        let thread = try ws.send(req).threads[0].thread
+        try ws.reply(thread: thread, as: "s1", body: .text("More"))
+        #expect(try ws.outbox().isEmpty)
+        #expect(try ws.store.refs.list(prefix: "outbox/").isEmpty)
+    }
+
+    @Test func refusedSendOnAPortalQueuesNothing() throws {
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let portal = try clinic.portal()
+        expectRejected(.refused, in: portal) { try portal.send(request(to: ["u1", "u5"])) }
+        #expect(try portal.outbox().isEmpty)
+    }
+}
