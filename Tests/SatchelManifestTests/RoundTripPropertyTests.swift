@@ -50,6 +50,23 @@ import Testing
         await propertyCheck(count: 150, input: Manifests.draft, Self.seeds) { try check($0, seed: $1) }
     }
 
+    @Test func draftTombstone() async {
+        await propertyCheck(count: 100, input: Manifests.draftTombstone, Self.seeds) { try check($0, seed: $1) }
+    }
+
+    @Test func draftSet() async {
+        await propertyCheck(count: 100, input: Manifests.draftSet, Self.seeds) { try check($0, seed: $1) }
+    }
+
+    /// A tombstone carries no content: a `state` next to a subject or body is refused.
+    @Test func aTombstoneWithContentIsRefused() throws {
+        let live = #"<draft xmlns="urn:satchel:draft:1" author="s1" id="d1" state="sent" updated="2026-05-01T10:00:00Z"><version/><subject>x</subject></draft>"#
+        #expect(throws: ManifestError.self) { try DraftManifest.decode(Array(live.utf8)) }
+        let one = #"<draftSet xmlns="urn:satchel:draftset:1" id="d1"><version object="sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"/></draftSet>"#
+        #expect(throws: ManifestError.self) { try DraftSet.decode(Array(one.utf8)) }
+        #expect(throws: ManifestError.self) { try DraftSet.decode(Array(one.utf8), trust: .trusted) }
+    }
+
     /// Thread state built in any order (as merges on two replicas would) has one encoding.
     @Test func threadEncodingIgnoresInsertionOrder() async {
         await propertyCheck(count: 100, input: Manifests.thread, Self.seeds) { thread, seed in

@@ -6,6 +6,7 @@ import Testing
     static let samples: [(String, Vocabulary)] = [
         ("store", .store), ("directory", .directory), ("thread", .thread),
         ("message", .message), ("envelope", .envelope), ("draft", .draft),
+        ("draft-tombstone", .draft), ("draftset", .draftSet),
         ("notification", .notification), ("bundle", .bundle), ("checkpoint", .checkpoint),
     ]
 
@@ -32,6 +33,7 @@ import Testing
         case .message(let m): try m.encoded()
         case .envelope(let m): try m.encoded()
         case .draft(let m): try m.encoded()
+        case .draftSet(let m): try m.encoded()
         case .notification(let m): try m.encoded()
         case .bundle(let m): try m.encoded()
         case .checkpoint(let m): try m.encoded()

@@ -8,10 +8,13 @@ import Testing
 
 /// Random work on three replicas (two workstations, one portal) with random pairwise syncs and
 /// duplicated, reordered bundles always converges: identical heads for every thread on every
-/// replica, and no message lost.
+/// replica, identical draft heads on the two workstations (none on the portal), and no message
+/// lost.
 @Suite struct ConvergenceTests {
     struct Step: Sendable { var op: Int; var a: Int; var b: Int }
-    static let script = Gen.int(in: 0...89).map { Step(op: $0 % 10, a: ($0 / 10) % 3, b: ($0 / 30) % 3) }.array(of: 6...18)
+    static let ops = 14
+    static let script = Gen.int(in: 0...(ops * 9 - 1)).map { Step(op: $0 % ops, a: ($0 / ops) % 3, b: ($0 / (ops * 3)) % 3) }
+        .array(of: 6...24)
 
     @Test func randomHistoriesConverge() async throws {
         await propertyCheck(count: 8, input: Self.script) { steps in
@@ -26,6 +29,13 @@ import Testing
         var created = Set<String>()  // every message ID ever written
         var parked: [(path: String, target: Int)] = []  // bundles kept for later (duplicates, reordering)
         func threads(_ r: Repository) throws -> [String] { try r.store.refs.list(prefix: "threads/").map { String($0.name.rawValue.dropFirst(8)) } }
+        // Drafts live on workstations: a draft step "on the portal" runs on a workstation instead.
+        func workstation(_ step: Step) -> Repository { replicas[step.a == 2 ? step.b % 2 : step.a] }
+        func liveDraft(_ r: Repository, _ pick: Int) throws -> String? {
+            let drafts = try r.drafts().map(\.draft).sorted()
+            return drafts.isEmpty ? nil : drafts[pick % drafts.count]
+        }
+        var clock: Int64 = 0
 
         for step in steps {
             let here = replicas[step.a]
@@ -58,11 +68,34 @@ import Testing
                     _ = try SyncEngine(here).createBundle(for: replicas[step.b].replica, targetRole: replicas[step.b].role, to: path)
                     parked.append((path, step.b))
                 }
-            default:  // apply a parked bundle out of order; stale ones may be refused as gaps
+            case 10:  // save a draft
+                clock += 1
+                _ = try saveDraft(workstation(step), subject: "draft \(clock)", now: at(clock))
+            case 11:  // edit a draft (concurrent edits on the two workstations become siblings)
+                let ws = workstation(step)
+                if let id = try liveDraft(ws, step.b) {
+                    clock += 1
+                    try editDraft(ws, id, subject: "edit \(clock)", now: at(clock))
+                }
+            case 12:  // send a draft
+                let ws = workstation(step)
+                if let id = try liveDraft(ws, step.b) {
+                    clock += 1
+                    for sent in try ws.sendDraft(id, now: at(clock)).threads { created.insert(sent.message) }
+                }
+            case 13:  // discard a draft
+                let ws = workstation(step)
+                if let id = try liveDraft(ws, step.b) {
+                    clock += 1
+                    try ws.discardDraft(id, now: at(clock))
+                }
+            case 9:  // apply a parked bundle out of order; stale ones may be refused as gaps
                 if !parked.isEmpty {
                     let (path, target) = parked[step.b % parked.count]
                     do { try SyncEngine(replicas[target]).applyBundle(path) } catch let error as SyncError where error.code == .missingPrerequisite {}
                 }
+            default:
+                break
             }
         }
         // Settle: every pair syncs, twice round.
@@ -78,6 +111,11 @@ import Testing
         // Staff-only envelopes agree between the workstations and never reach the portal.
         #expect(try Clinic.heads(replicas[0], prefix: "envelopes/") == Clinic.heads(replicas[1], prefix: "envelopes/"))
         #expect(try replicas[2].store.refs.list(prefix: "envelopes/").isEmpty)
+        // Drafts converge between the workstations (siblings and tombstones included) and never
+        // reach the portal.
+        #expect(try Clinic.heads(replicas[0], prefix: "drafts/") == Clinic.heads(replicas[1], prefix: "drafts/"))
+        #expect(try replicas[0].drafts() == replicas[1].drafts())
+        #expect(try replicas[2].store.refs.list(prefix: "drafts/").isEmpty)
         for replica in replicas { #expect(replica.store.fsck().isClean) }
     }
 }

@@ -41,16 +41,19 @@ struct DraftCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try StoreContext.open(global)
-            let (_, d) = try repository.draft(draft, as: staff)
+            let (head, d) = try repository.draftVersions(draft, as: staff)
             let body = try d.body.map { String(decoding: try repository.store.read($0.object, limit: Repository.viewBodyLimit).bytes, as: UTF8.self) }
             let result = Result(draft: d.id, author: d.author, subject: d.subject, body: body, patient: d.patient,
                                 bulk: d.bulk?.rawValue, recipients: d.recipients, toStaff: d.toStaff, bccLists: d.bccLists,
-                                attachments: d.attachments.map(AttachmentJSON.init), siblings: 1)
+                                attachments: d.attachments.map(AttachmentJSON.init), siblings: head.live.count)
             if global.json {
                 try Output.json(result)
                 return
             }
             Output.line("Draft \(d.id) by \(d.author), updated \(d.updated)")
+            if head.live.count > 1 {
+                Output.line("Concurrent versions: \(head.live.count) (showing the latest; an update or detach resolves them)")
+            }
             Output.line("To: \((d.recipients + (d.patient.map { ["patient \($0)"] } ?? []) + (d.bulk.map { ["bulk \($0.rawValue)"] } ?? [])).joined(separator: ", "))")
             if !d.bccLists.isEmpty { Output.line("Bcc lists: \(d.bccLists.joined(separator: ", "))") }
             Output.line("Subject: \(d.subject ?? "")")
@@ -101,7 +104,7 @@ struct DraftCommand: AsyncParsableCommand {
     }
 
     struct Discard: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete a draft.")
+        static let configuration = CommandConfiguration(abstract: "Discard a draft (also on other workstations at their next sync).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
         @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?

@@ -66,6 +66,7 @@ public enum AnyManifest: Sendable, Equatable {
     case message(MessageManifest)
     case envelope(StaffEnvelope)
     case draft(DraftManifest)
+    case draftSet(DraftSet)
     case notification(OutboxEntry)
     case bundle(BundleHeader)
     case checkpoint(PeerCheckpoint)
@@ -81,6 +82,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .message: return .message(try MessageManifest(element: root))
         case .envelope: return .envelope(try StaffEnvelope(element: root))
         case .draft: return .draft(try DraftManifest(element: root))
+        case .draftSet: return .draftSet(try DraftSet(element: root))
         case .notification: return .notification(try OutboxEntry(element: root))
         case .bundle: return .bundle(try BundleHeader(element: root))
         case .checkpoint: return .checkpoint(try PeerCheckpoint(element: root))
@@ -95,6 +97,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .message: .message
         case .envelope: .envelope
         case .draft: .draft
+        case .draftSet: .draftSet
         case .notification: .notification
         case .bundle: .bundle
         case .checkpoint: .checkpoint

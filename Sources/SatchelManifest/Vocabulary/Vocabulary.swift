@@ -2,7 +2,7 @@
 /// root element `<name>` and XSD schema `Schemas/<name>-<version>.xsd`.
 ///
 /// Patient-visible and staff-only data live in separate vocabularies: `message` and `thread` have
-/// no field for Bcc or drafts; `envelope` (Staff Bcc) and `draft` are staff-only.
+/// no field for Bcc or drafts; `envelope` (Staff Bcc), `draft` and `draftset` are staff-only.
 public enum Vocabulary: String, Sendable, CaseIterable {
     /// Store configuration (`config.xml`).
     case store
@@ -14,8 +14,10 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     case message
     /// Staff-only envelope of a message: Staff Bcc.
     case envelope
-    /// Staff-only draft.
+    /// Staff-only draft (a live version or a tombstone).
     case draft
+    /// Staff-only set of concurrent draft versions (siblings).
+    case draftSet = "draftset"
     /// Portal-only outbox entry: one notification to send (a link, no PHI).
     case notification
     /// Header of a sync bundle.
@@ -30,7 +32,12 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     public var namespace: String { "urn:satchel:\(rawValue):\(version)" }
 
     /// Local name of the root element.
-    public var rootElement: String { rawValue }
+    public var rootElement: String {
+        switch self {
+        case .draftSet: "draftSet"
+        default: rawValue
+        }
+    }
 
     /// File name of the XSD inside the `Schemas` resource folder.
     public var schemaFileName: String { "\(rawValue)-\(version).xsd" }

@@ -11,8 +11,9 @@ extension Repository {
         try send(request, now: now, consumingDraft: nil)
     }
 
-    /// `consumingDraft`: the draft being sent; its ref is removed in the same transaction.
-    func send(_ request: ComposeRequest, now: Timestamp, consumingDraft: (ref: RefName, head: ObjectID)?) throws -> SendResult {
+    /// `consumingDraft`: the draft being sent; its ref moves to the tombstone in the same transaction.
+    func send(_ request: ComposeRequest, now: Timestamp,
+              consumingDraft: (ref: RefName, head: ObjectID, tombstone: DraftManifest)?) throws -> SendResult {
         if isPortal && !request.bccLists.isEmpty {
             throw MessagingError.refused("Staff Bcc is staff-only and cannot be used on a portal store; compose on a workstation")
         }
@@ -68,7 +69,10 @@ extension Repository {
             if let outbox { updates += try outbox.queue(message) }
             sent.append(SentThread(thread: threadID, message: messageID, patient: group.patient, recipients: group.recipients))
         }
-        if let draft = consumingDraft { updates.append(RefUpdate(draft.ref, from: draft.head, to: nil)) }
+        if let draft = consumingDraft {
+            let tombstone = try batch.put(.manifest, draft.tombstone.encoded())
+            updates.append(RefUpdate(draft.ref, from: draft.head, to: tombstone))
+        }
         try batch.commit()
         published = true
         do {

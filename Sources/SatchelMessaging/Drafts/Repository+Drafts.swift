@@ -53,27 +53,53 @@ extension Repository {
         return id
     }
 
+    /// Live drafts (a sent or discarded draft is a tombstone and is not listed), most recently
+    /// updated first. A draft with concurrent versions is listed once, as its current version.
     public func drafts() throws -> [DraftSummary] {
         if isPortal { return [] }
-        return try store.refs.list(prefix: "drafts/").map { ref in
-            let draft = try load(DraftManifest.self, ref.id)
+        return try store.refs.list(prefix: "drafts/").compactMap { ref in
+            guard let draft = try draftHead(at: ref.id).current?.draft else { return nil }
             return DraftSummary(draft: draft.id, author: draft.author, subject: draft.subject, updated: draft.updated)
         }.sorted { ($0.updated, $0.draft) > ($1.updated, $1.draft) }
     }
 
-    /// A draft's head. `as`: the staff member asking; a draft belongs to its author.
-    public func draft(_ id: String, as staffID: String? = nil) throws -> (head: ObjectID, draft: DraftManifest) {
-        try requireWorkstationForDrafts()
+    /// A draft's head read as its versions (``DraftHead``); nil when the ref does not exist.
+    /// Tombstones are included: this is what sync and the edit commands build on.
+    public func draftHead(_ id: String) throws -> DraftHead? {
         let ref = try Self.ref({ try Self.draftRef(id) }, what: "draft \(id)")
-        guard let head = try head(DraftManifest.self, ref) else { throw MessagingError.notFound("draft \(id) not found") }
-        if let staffID, staffID != head.value.author {
-            throw MessagingError.refused("draft \(id) belongs to staff \(head.value.author), not \(staffID)")
-        }
-        return (head.id, head.value)
+        guard let object = try store.refs.read(ref) else { return nil }
+        return try DraftHead.read(object, id: id) { try self.loadAny($0) }
     }
 
+    /// The versions of the draft head stored at `object`.
+    public func draftHead(at object: ObjectID) throws -> DraftHead {
+        try DraftHead.read(object, id: nil) { try self.loadAny($0) }
+    }
+
+    /// A live draft's versions and its current one. `as`: the staff member asking; a draft
+    /// belongs to its author. A draft that was sent or discarded everywhere is "not found".
+    public func draftVersions(_ id: String, as staffID: String? = nil) throws -> (head: DraftHead, current: DraftManifest) {
+        try requireWorkstationForDrafts()
+        guard let head = try draftHead(id), let current = head.current?.draft else {
+            throw MessagingError.notFound("draft \(id) not found")
+        }
+        if let staffID, staffID != current.author {
+            throw MessagingError.refused("draft \(id) belongs to staff \(current.author), not \(staffID)")
+        }
+        return (head, current)
+    }
+
+    /// A draft's head object and its current version (see ``draftVersions(_:as:)``).
+    public func draft(_ id: String, as staffID: String? = nil) throws -> (head: ObjectID, draft: DraftManifest) {
+        let (head, current) = try draftVersions(id, as: staffID)
+        return (head.object, current)
+    }
+
+    /// Edits a draft. With concurrent versions, the edit starts from the current one (see
+    /// ``DraftHead/current``), and its version vector (the join of all versions plus one for this
+    /// replica) dominates them all: the edit resolves the siblings.
     public func updateDraft(_ id: String, as staffID: String? = nil, _ update: DraftUpdate, now: Timestamp = .now()) throws {
-        let (head, current) = try draft(id, as: staffID)
+        let (head, current) = try draftVersions(id, as: staffID)
         var draft = current
         if let to = update.to { draft.recipients = to }
         if let patient = update.patient { draft.patient = patient }
@@ -86,7 +112,7 @@ extension Repository {
         try checkNames(author: draft.author, to: draft.recipients, patient: draft.patient, toStaff: draft.toStaff,
                        bccLists: draft.bccLists, template: draft.template, in: try directory())
         draft.updated = now
-        draft.version[replica] += 1
+        draft.version = head.nextVersion(for: replica)
         let rich = update.rich ?? (draft.body?.format == .rich)
         var body = update.body
         // Turning a stored plain body into rich text must pass it through the sanitizer like any
@@ -103,25 +129,27 @@ extension Repository {
                 body = .stored(BodyReference(object: existing.object, format: .plain, length: existing.length))
             }
         }
-        try storeDraft(&draft, body: body, rich: rich, adding: update.addAttachments, previous: head)
+        try storeDraft(&draft, body: body, rich: rich, adding: update.addAttachments, previous: head.object)
     }
 
     /// Removes an attachment (by name) from a draft before it is sent.
+    /// Like an update, this resolves concurrent versions.
     public func detach(draft id: String, name: String, as staffID: String? = nil, now: Timestamp = .now()) throws {
-        let (head, current) = try draft(id, as: staffID)
+        let (head, current) = try draftVersions(id, as: staffID)
         var draft = current
         guard let index = draft.attachments.firstIndex(where: { $0.name == name }) else {
             throw MessagingError.notFound("draft \(id) has no attachment with that name")
         }
         draft.attachments.remove(at: index)
         draft.updated = now
-        draft.version[replica] += 1
-        try storeDraft(&draft, body: nil, rich: false, adding: [], previous: head)
+        draft.version = head.nextVersion(for: replica)
+        try storeDraft(&draft, body: nil, rich: false, adding: [], previous: head.object)
     }
 
-    /// Sends a draft with all compose rules; the draft is removed in the same transaction.
+    /// Sends a draft (its current version) with all compose rules; in the same transaction the
+    /// draft is replaced by a `sent` tombstone that dominates every version it had.
     public func sendDraft(_ id: String, as staffID: String? = nil, now: Timestamp = .now()) throws -> SendResult {
-        let (head, draft) = try draft(id, as: staffID)
+        let (head, draft) = try draftVersions(id, as: staffID)
         var request = ComposeRequest(author: draft.author)
         request.to = draft.recipients
         request.patient = draft.patient
@@ -134,12 +162,18 @@ extension Repository {
         request.attachments = draft.attachments.map { .stored($0) }
         request.allowReplies = draft.allowReplies
         request.template = draft.template
-        return try send(request, now: now, consumingDraft: (try Self.draftRef(id), head))
+        let tombstone = DraftManifest.tombstone(id: draft.id, author: draft.author, state: .sent, updated: now,
+                                                version: head.nextVersion(for: replica))
+        return try send(request, now: now, consumingDraft: (try Self.draftRef(id), head.object, tombstone))
     }
 
-    public func discardDraft(_ id: String, as staffID: String? = nil) throws {
-        let (head, _) = try draft(id, as: staffID)
-        try store.refs.update(try Self.draftRef(id), from: head, to: nil)
+    /// Discards a draft: it is replaced by a `discarded` tombstone that dominates every version
+    /// it had, so sync removes it elsewhere too (unless edited there concurrently).
+    public func discardDraft(_ id: String, as staffID: String? = nil, now: Timestamp = .now()) throws {
+        let (head, draft) = try draftVersions(id, as: staffID)
+        var tombstone = DraftManifest.tombstone(id: draft.id, author: draft.author, state: .discarded, updated: now,
+                                                version: head.nextVersion(for: replica))
+        try storeDraft(&tombstone, body: nil, rich: false, adding: [], previous: head.object)
     }
 
     /// Stores new content and the draft manifest, then moves the draft ref (CAS on `previous`).

@@ -9,7 +9,8 @@ import SatchelStore
 /// - `directory` → the current ``Directory`` manifest
 /// - `threads/<thread>` → the thread's head ``ThreadManifest``
 /// - `envelopes/<thread>/<message>` → ``StaffEnvelope`` (staff-only: workstations)
-/// - `drafts/<draft>` → ``DraftManifest`` (staff-only: workstations)
+/// - `drafts/<draft>` → ``DraftManifest`` (one version, live or a tombstone) or ``DraftSet``
+///   (concurrent versions) (staff-only: workstations)
 /// - `outbox/<notification>` → ``OutboxEntry`` (portal only)
 public final class Repository: Sendable {
     public let store: ObjectStore
@@ -87,6 +88,15 @@ public final class Repository: Sendable {
             throw StoreError(.corrupt, "object \(id.short) is a \(kind), expected a manifest", object: id)
         }
         return try M.decode(bytes, trust: .trusted)
+    }
+
+    /// Reads any manifest this store wrote (verified against its ID; schema-checked as trusted).
+    public func loadAny(_ id: ObjectID) throws -> AnyManifest {
+        let (kind, bytes) = try store.read(id)
+        guard kind == .manifest else {
+            throw StoreError(.corrupt, "object \(id.short) is a \(kind), expected a manifest", object: id)
+        }
+        return try AnyManifest.decode(bytes, trust: .trusted)
     }
 
     /// The manifest a ref points at, with its ID; nil when the ref does not exist.

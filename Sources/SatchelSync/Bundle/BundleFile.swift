@@ -20,7 +20,7 @@ enum BundleFile {
     static let prefixSize = 16
     static let maxHeaderBytes = 64 << 20
     /// Capabilities this build understands; a bundle naming any other is refused.
-    static let capabilities: Set<String> = ["threads-1", "envelopes-1", "checkpoints-1"]
+    static let capabilities: Set<String> = ["threads-1", "envelopes-1", "drafts-1", "checkpoints-1"]
 
     /// Writes header + pack + checksum to `path` atomically (temp → fsync → rename).
     static func write(header: BundleHeader, packPath: String, to path: String) throws -> UInt64 {

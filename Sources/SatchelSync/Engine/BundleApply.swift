@@ -48,6 +48,7 @@ extension SyncEngine {
         var inBundle = Set<ObjectID>()
         var threadsIn: [ObjectID: ThreadManifest] = [:]
         var messagesIn: [ObjectID: MessageManifest] = [:]
+        var draftsIn: [ObjectID: AnyManifest] = [:]
         var result = ApplyResult()
         let reader = PackStreamReader(fd: bundle.fd, offset: bundle.packOffset, end: bundle.packEnd)
         do {
@@ -73,10 +74,11 @@ extension SyncEngine {
                     switch manifest {
                     case .thread(let thread): threadsIn[id] = thread
                     case .message(let message): messagesIn[id] = message
-                    case .envelope, .draft:
+                    case .envelope, .draft, .draftSet:
                         guard staffOnlyAllowed else {
                             throw SyncError(.refused, "bundle from \(header.source) (\(header.sourceRole.rawValue)) carries staff-only \(manifest.vocabulary) data, which never travels to or from a portal")
                         }
+                        if manifest.vocabulary != .envelope { draftsIn[id] = manifest }
                     default:
                         throw SyncError(.badInput, "bundle carries a \(manifest.vocabulary) manifest, which sync never sends")
                     }
@@ -115,6 +117,11 @@ extension SyncEngine {
             guard store.contains(id) else { throw SyncError(.missingPrerequisite, "bundle needs message object \(id.short), which this store does not have") }
             return try repository.load(MessageManifest.self, id)
         }
+        func draftObject(_ id: ObjectID) throws -> AnyManifest {
+            if let manifest = draftsIn[id] { return manifest }
+            guard store.contains(id) else { throw SyncError(.missingPrerequisite, "bundle needs draft object \(id.short), which this store does not have") }
+            return try repository.loadAny(id)
+        }
 
         // Heads: rules, then merge.
         var updates: [RefUpdate] = []
@@ -133,8 +140,13 @@ extension SyncEngine {
                 throw SyncError(.missingPrerequisite, "bundle head \(head.ref) needs object \(head.object.short), which is missing")
             }
             let local = try store.refs.read(name)
+            if head.ref.hasPrefix("drafts/") {
+                try mergeDraft(head, name: name, local: local, load: draftObject, batch: apply ? batch : nil,
+                               updates: &updates, result: &result)
+                continue
+            }
             guard head.ref.hasPrefix("threads/") else {
-                // Envelopes and drafts: immutable per ID here; keep what we have.
+                // Envelopes: immutable per ID; keep what we have.
                 if local == nil {
                     updates.append(RefUpdate(name, from: nil, to: head.object))
                     result.applied += 1
@@ -176,7 +188,8 @@ extension SyncEngine {
         var checkpoint = previous?.value ?? PeerCheckpoint(peer: header.source, peerRole: header.sourceRole, received: nil,
                                                            delivered: nil, updated: .now())
         checkpoint.peerRole = header.sourceRole
-        if header.full || checkpoint.received?.epoch != header.epoch || (checkpoint.received?.sequence ?? 0) < header.upTo {
+        // Never backwards: a stale full bundle applied late must not forget newer changes received.
+        if checkpoint.received?.epoch != header.epoch || (checkpoint.received?.sequence ?? 0) < header.upTo {
             checkpoint.received = .init(epoch: header.epoch, sequence: header.upTo)
         }
         let ourEpoch = try store.refs.changeLog.epoch()
@@ -197,6 +210,33 @@ extension SyncEngine {
             throw SyncError(.badInput, "a thread changed locally while the bundle was applied; nothing was changed, apply it again")
         }
         return (header, result)
+    }
+
+    /// Merges an incoming draft head into ours (``DraftMerge``): the ref moves to the merged
+    /// versions, a new ``DraftSet`` is staged in `batch` when the result has several.
+    func mergeDraft(_ head: BundleHeader.Head, name: RefName, local: ObjectID?,
+                    load: (ObjectID) throws -> AnyManifest, batch: ObjectBatch?,
+                    updates: inout [RefUpdate], result: inout ApplyResult) throws {
+        let draftID = String(head.ref.dropFirst("drafts/".count))
+        let incoming: DraftHead, ours: DraftHead?
+        do {
+            incoming = try DraftHead.read(head.object, id: draftID, load: load)
+            ours = try local.map { try DraftHead.read($0, id: draftID, load: load) }
+        } catch let error as MessagingError {
+            throw SyncError(.badInput, "bundle head \(head.ref): \(error.message)")
+        }
+        guard incoming.version == head.version else {
+            throw SyncError(.badInput, "bundle head \(head.ref) does not match its draft versions")
+        }
+        let merged = DraftMerge.merge(ours?.siblings ?? [], incoming.siblings)
+        let (mergedID, set) = try DraftMerge.head(of: merged)
+        if mergedID == local {
+            result.unchanged += 1
+            return
+        }
+        if local == nil { result.applied += 1 } else if mergedID == head.object { result.fastForwarded += 1 } else { result.merged += 1 }
+        if let set, mergedID != head.object, let batch { try batch.put(.manifest, set.encoded()) }
+        updates.append(RefUpdate(name, from: local, to: mergedID))
     }
 
     /// The messaging rules every incoming thread must satisfy, whoever sent it.

@@ -56,7 +56,7 @@ extension SyncEngine {
                 version = try repository.load(ThreadManifest.self, id).version
                 threads += 1
             } else if name.rawValue.hasPrefix("drafts/") {
-                version = try repository.load(DraftManifest.self, id).version
+                version = try repository.draftHead(at: id).version
             }
             heads.append(.init(ref: name.rawValue, object: id, version: version))
         }
@@ -89,7 +89,7 @@ extension SyncEngine {
         let ack = checkpoint?.received
         let header = BundleHeader(
             source: repository.replica, sourceRole: repository.role, target: target, epoch: epoch, since: since,
-            upTo: upTo, full: full, created: .now(), capabilities: ["threads-1"] + (staffOnly ? ["envelopes-1"] : []),
+            upTo: upTo, full: full, created: .now(), capabilities: ["threads-1"] + (staffOnly ? ["envelopes-1", "drafts-1"] : []),
             ack: ack, heads: heads, objects: UInt64(objects))
         let bytes = try BundleFile.write(header: header, packPath: packPath, to: path)
         return TransferSummary(threads: threads, objects: objects, bytes: bytes, full: full)

@@ -24,7 +24,7 @@ enum SyncScope {
     }
 
     /// Staff-only vocabularies, refused in anything to or from a portal.
-    static let staffOnlyVocabularies: Set<Vocabulary> = [.envelope, .draft]
+    static let staffOnlyVocabularies: Set<Vocabulary> = [.envelope, .draft, .draftSet]
 
     static func checkpointRef(_ peer: String) throws -> RefName {
         do { return try RefName("sync/peers/" + peer) } catch {

@@ -148,4 +148,13 @@ enum Manifests {
                       subject: d.maybe { $0.text() }, body: d.maybe { $0.body() },
                       attachments: d.list(0...3) { $0.attachment() })
     }
+
+    static let draftTombstone = generator { d in
+        DraftManifest.tombstone(id: d.id("d"), author: d.id("s"), state: d.pick(DraftManifest.State.allCases),
+                                updated: d.timestamp(), version: d.versionVector())
+    }
+
+    static let draftSet = generator { d in
+        DraftSet(id: d.id("d"), versions: d.list(2...6) { $0.objectID() })
+    }
 }

@@ -1,6 +1,11 @@
 /// A draft (vocabulary `urn:satchel:draft:1`): staff-only, never written to a portal store or a
 /// bundle bound for one. Holds everything compose needs to send later, including Staff Bcc lists.
-/// Concurrent versions are siblings told apart by their version vectors.
+/// Concurrent versions are siblings told apart by their version vectors (see ``DraftSet``).
+///
+/// A draft that was sent or discarded is not deleted but replaced by a *tombstone*: a draft with
+/// `state` set, a version vector that dominates what it replaced, and nothing else (no
+/// recipients, subject, body or attachments). Sync can then tell "sent here" from "never had
+/// it", and a concurrent edit elsewhere survives as a sibling.
 ///
 /// ```xml
 /// <draft xmlns="urn:satchel:draft:1" allowReplies="true" author="s1" id="d1" patient="p1"
@@ -20,7 +25,15 @@ public struct DraftManifest: Manifest, Hashable {
         case all
     }
 
+    /// Why a draft is no longer live. Absent on a live draft.
+    public enum State: String, Sendable, CaseIterable {
+        case sent
+        case discarded
+    }
+
     public var id: String
+    /// nil: a live draft; set: a tombstone (see the type's documentation).
+    public var state: State?
     /// Staff ID.
     public var author: String
     public var updated: Timestamp
@@ -61,14 +74,26 @@ public struct DraftManifest: Manifest, Hashable {
         self.subject = subject
         self.body = body
         self.attachments = attachments
+        self.state = nil
     }
+
+    /// The tombstone of a draft: `state`, its ID, author and the given time and version; no content.
+    public static func tombstone(id: String, author: String, state: State, updated: Timestamp,
+                                 version: VersionVector) -> DraftManifest {
+        var draft = DraftManifest(id: id, author: author, updated: updated, version: version)
+        draft.state = state
+        return draft
+    }
+
+    /// True for a sent or discarded draft.
+    public var isTombstone: Bool { state != nil }
 
     /// Children in order: `version`, `recipient`*, `toStaff`*, `bccList`*, `subject`?, `body`?,
     /// `attachment`*.
     public func encode(to w: CanonicalWriter) throws {
         try w.start("draft", [
             ("allowReplies", allowReplies.map { String($0) }), ("author", author), ("bulk", bulk?.rawValue),
-            ("id", id), ("patient", patient), ("template", template), ("thread", thread),
+            ("id", id), ("patient", patient), ("state", state?.rawValue), ("template", template), ("thread", thread),
             ("updated", updated.description),
         ])
         try version.encode(to: w)
@@ -92,6 +117,7 @@ public struct DraftManifest: Manifest, Hashable {
         bulk = try r.optionalValue("bulk")
         template = r.optionalString("template")
         allowReplies = try r.optionalBool("allowReplies")
+        state = try r.optionalValue("state")
         try r.finish()
         var version = SingleChild(), subject = SingleChild(), body = SingleChild()
         recipients = []
@@ -119,5 +145,10 @@ public struct DraftManifest: Manifest, Hashable {
             self.subject = nil
         }
         self.body = try body.value.map { (e) throws(ManifestError) in try BodyReference(element: e, namespace: ns) }
+        if state != nil, thread != nil || patient != nil || bulk != nil || template != nil || allowReplies != nil
+            || !recipients.isEmpty || !toStaff.isEmpty || !bccLists.isEmpty || self.subject != nil || self.body != nil
+            || !attachments.isEmpty {
+            throw element.error(.unexpected, "a <draft> with a state is a tombstone and carries only id, author, updated and version")
+        }
     }
 }
