@@ -61,9 +61,7 @@ import Testing
         let ws = try store(scratch, "workstation")
         let malformed = scratch.file("bad.xml", #"<directory xmlns="urn:satchel:directory:1"><staff id="s1""#)
         let bad = try run(ws, ["directory", "import", malformed], status: 65, mentions: ["line 1, column"])
-        withKnownIssue("a directory import error names line and column but not the file (CONTRACT.md: file, line/column)") {
-            #expect(bad.stderr.contains("bad.xml"))
-        }
+        #expect(bad.stderr.contains("bad.xml"))
         let dangling = scratch.file("dangling.xml", """
             <directory xmlns="urn:satchel:directory:1"><settings defaultAllowReplies="true"/>\
             <portalUser id="u1" patient="p404" role="patient" active="true" name="X"/></directory>
@@ -282,12 +280,10 @@ import Testing
         defer { withExtendedLifetime(scratch) {} }
         let ws = try store(scratch, "workstation")
         let draft = try #require(try run(ws, ["compose", "--as", "s1", "--draft", "--json"]).json["draft"] as? String)
-        withKnownIssue("draft show/list omit nil subject and body (Encodable skips nil optionals)") {
-            let show = try run(ws, ["draft", "show", draft, "--json"])
-            #expect(keys(show.json).isSuperset(of: ["draft", "author", "subject", "body", "recipients", "attachments", "siblings"]))
-            let list = try run(ws, ["draft", "list", "--json"])
-            #expect(keys((list.json["drafts"] as? [Any])?.first) == ["draft", "author", "subject", "updated"])
-        }
+        let show = try run(ws, ["draft", "show", draft, "--json"])
+        #expect(keys(show.json).isSuperset(of: ["draft", "author", "subject", "body", "recipients", "attachments", "siblings"]))
+        let list = try run(ws, ["draft", "list", "--json"])
+        #expect(keys((list.json["drafts"] as? [Any])?.first) == ["draft", "author", "subject", "updated"])
     }
 
     @Test func draftsOnAPortal() throws {

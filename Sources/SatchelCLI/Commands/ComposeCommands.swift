@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SatchelManifest
 import SatchelMessaging
+import SatchelStore
 
 struct DirectoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -28,7 +29,10 @@ struct DirectoryCommand: AsyncParsableCommand {
         func run() async throws {
             let repository = try StoreContext.open(global)
             let bytes = try readInput(file, limit: ParseLimits.default.maxInputBytes)
-            let (id, directory) = try repository.importDirectory(bytes)
+            let (id, directory): (ObjectID, Directory)
+            do { (id, directory) = try repository.importDirectory(bytes) } catch let error as ManifestError {
+                throw CLIError(.badInput, "\(file): \(error)")
+            }
             let result = Result(directory: id.description, patients: directory.patients.count,
                                 portalUsers: directory.portalUsers.count, staff: directory.staff.count)
             if global.json { try Output.json(result) } else {

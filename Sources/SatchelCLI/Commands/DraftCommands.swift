@@ -12,7 +12,21 @@ struct DraftCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List drafts, most recently updated first.")
         @OptionGroup var global: GlobalOptions
 
-        struct Entry: Encodable { var draft, author, updated: String; var subject: String? }
+        struct Entry: Encodable {
+            var draft, author, updated: String
+            var subject: String?
+
+            enum CodingKeys: String, CodingKey { case draft, author, updated, subject }
+
+            /// Every CONTRACT.md key is present; a missing subject is `null`.
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(draft, forKey: .draft)
+                try c.encode(author, forKey: .author)
+                try c.encode(updated, forKey: .updated)
+                try c.encode(subject, forKey: .subject)
+            }
+        }
 
         func run() async throws {
             let drafts = try StoreContext.open(global).drafts()
@@ -37,6 +51,26 @@ struct DraftCommand: AsyncParsableCommand {
             var recipients, toStaff, bccLists: [String]
             var attachments: [AttachmentJSON]
             var siblings: Int
+
+            enum CodingKeys: String, CodingKey {
+                case draft, author, subject, body, patient, bulk, recipients, toStaff, bccLists, attachments, siblings
+            }
+
+            /// Every CONTRACT.md key is present; what an incomplete draft lacks is `null`.
+            func encode(to encoder: any Encoder) throws {
+                var c = encoder.container(keyedBy: CodingKeys.self)
+                try c.encode(draft, forKey: .draft)
+                try c.encode(author, forKey: .author)
+                try c.encode(subject, forKey: .subject)
+                try c.encode(body, forKey: .body)
+                try c.encode(patient, forKey: .patient)
+                try c.encode(bulk, forKey: .bulk)
+                try c.encode(recipients, forKey: .recipients)
+                try c.encode(toStaff, forKey: .toStaff)
+                try c.encode(bccLists, forKey: .bccLists)
+                try c.encode(attachments, forKey: .attachments)
+                try c.encode(siblings, forKey: .siblings)
+            }
         }
 
         func run() async throws {
