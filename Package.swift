@@ -61,6 +61,7 @@ let package = Package(
             name: "SatchelMessaging",
             dependencies: [
                 "SatchelStore", "SatchelManifest",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
             swiftSettings: strict

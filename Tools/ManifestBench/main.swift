@@ -20,9 +20,9 @@ let message = MessageManifest(
     subject: "Your lab results from April 28 & next steps",
     body: BodyReference(object: objectID(0), format: .rich, length: 2_345),
     attachments: [
-        AttachmentReference(name: "lab-results.pdf", mediaType: "application/pdf", size: 182_734, object: objectID(1)),
-        AttachmentReference(name: "x-ray front.jpg", mediaType: "image/jpeg", size: 2_348_122, object: objectID(2)),
-        AttachmentReference(name: "instructions.txt", mediaType: "text/plain; charset=utf-8", size: 4_312, object: objectID(3)),
+        AttachmentReference(name: "lab-results.pdf", mediaType: "application/pdf", size: 182_734, object: objectID(1), sha256: objectID(1).hex),
+        AttachmentReference(name: "x-ray front.jpg", mediaType: "image/jpeg", size: 2_348_122, object: objectID(2), sha256: objectID(2).hex),
+        AttachmentReference(name: "instructions.txt", mediaType: "text/plain; charset=utf-8", size: 4_312, object: objectID(3), sha256: objectID(3).hex),
     ])
 
 func directory(patients: Int) -> Directory {

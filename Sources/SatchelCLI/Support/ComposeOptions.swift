@@ -114,7 +114,7 @@ struct AttachmentJSON: Encodable {
         name = reference.name
         mediaType = reference.mediaType
         size = reference.size
-        sha256 = reference.object.description
+        sha256 = reference.sha256
     }
 }
 

@@ -36,24 +36,29 @@ public struct BodyReference: Sendable, Hashable {
     }
 }
 
-/// An attachment: file name, media type, size in bytes and the blob holding it.
-/// Written `<attachment mediaType="…" name="…" object="sha256:…" size="N"/>`.
+/// An attachment: file name, media type, size in bytes, the SHA-256 of the file's bytes (what
+/// `sha256sum` prints, for people checking a download) and the blob holding it (whose object ID
+/// also covers the object header). Written
+/// `<attachment mediaType="…" name="…" object="sha256:…" sha256="<64 hex>" size="N"/>`.
 public struct AttachmentReference: Sendable, Hashable {
     public var name: String
     public var mediaType: String
     public var size: UInt64
     public var object: ObjectID
+    /// 64 lowercase hex digits: SHA-256 of the attachment's content alone.
+    public var sha256: String
 
-    public init(name: String, mediaType: String, size: UInt64, object: ObjectID) {
+    public init(name: String, mediaType: String, size: UInt64, object: ObjectID, sha256: String) {
         self.name = name
         self.mediaType = mediaType
         self.size = size
         self.object = object
+        self.sha256 = sha256
     }
 
     func encode(to w: CanonicalWriter) throws {
         try w.empty("attachment", [("mediaType", mediaType), ("name", name),
-                                   ("object", object.description), ("size", String(size))])
+                                   ("object", object.description), ("sha256", sha256), ("size", String(size))])
     }
 
     init(element: ManifestElement, namespace: String) throws(ManifestError) {
@@ -61,8 +66,12 @@ public struct AttachmentReference: Sendable, Hashable {
         mediaType = try r.string("mediaType")
         name = try r.string("name")
         object = try r.objectID("object")
+        sha256 = try r.string("sha256")
         size = try r.uint64("size")
         try r.finish()
+        guard sha256.utf8.count == 64, sha256.utf8.allSatisfy({ (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }) else {
+            throw element.error(.invalidValue, "attachment sha256 must be 64 lowercase hex digits")
+        }
         if let child = element.children.first { throw child.unexpectedChild() }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelStore
 import SystemPackage
+import Crypto
 
 /// Streams bodies and attachments into a batch (content addressed: stored once however many
 /// messages refer to it) and returns the references manifests record.
@@ -44,13 +45,16 @@ struct ContentWriter {
             return reference
         case .file(let path, let name):
             let clean = AttachmentNames.unique(AttachmentNames.sanitize(name ?? path), among: taken)
-            let (id, size) = try putFile(path, what: "attachment")
-            return AttachmentReference(name: clean, mediaType: AttachmentNames.mediaType(for: clean), size: size, object: id)
+            var digest = SHA256()
+            let (id, size) = try putFile(path, what: "attachment") { digest.update(bufferPointer: $0) }
+            return AttachmentReference(name: clean, mediaType: AttachmentNames.mediaType(for: clean), size: size, object: id,
+                                       sha256: ObjectID(digest: digest.finalize()).hex)
         }
     }
 
-    /// Streams a file into the batch with bounded memory.
-    private func putFile(_ path: String, what: String) throws -> (ObjectID, UInt64) {
+    /// Streams a file into the batch with bounded memory; `observe` sees every byte read.
+    private func putFile(_ path: String, what: String,
+                         observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> (ObjectID, UInt64) {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) } catch {
             throw MessagingError.notFound("\(what) \(path) cannot be opened (\(error))")
@@ -64,7 +68,19 @@ struct ContentWriter {
         } catch {
             throw MessagingError(.invalidInput, "\(what) \(path) is not a regular file")
         }
-        var source = FileSource(fd)
+        var source = ObservedSource(base: FileSource(fd), observe: observe)
         return (try batch.put(.blob, length: size, from: &source), size)
+    }
+}
+
+/// Passes reads through, showing each piece to an observer (to hash content as it streams).
+struct ObservedSource<Base: ByteSource>: ByteSource {
+    var base: Base
+    let observe: ((UnsafeRawBufferPointer) -> Void)?
+
+    mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let n = try base.read(into: buffer)
+        if n > 0 { observe?(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
+        return n
     }
 }

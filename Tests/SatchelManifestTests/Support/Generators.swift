@@ -62,7 +62,8 @@ struct Draw: RandomNumberGenerator {
 
     mutating func attachment() -> AttachmentReference {
         AttachmentReference(name: name(), mediaType: pick(["application/pdf", "image/jpeg", "text/plain; charset=utf-8"]),
-                            size: UInt64.random(in: 0...UInt64.max, using: &self), object: objectID())
+                            size: UInt64.random(in: 0...UInt64.max, using: &self), object: objectID(),
+                            sha256: objectID().hex)
     }
 }
 
