@@ -22,6 +22,7 @@ enum ManifestErrorReporting {
             case .badInput, .missingPrerequisite: .badInput
             case .refused: .refused
             case .notFound: .missingInput
+            case .exists: .targetExists
             }
             return (status, error.message)
         default:
