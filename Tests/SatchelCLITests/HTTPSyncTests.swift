@@ -273,6 +273,13 @@ import Testing
         let good = try await connection.send(.POST, HTTPSyncProtocol.Path.push, headers: auth, body: .bytes(Array(bytes)),
                                              into: .memory(limit: 1 << 16))
         #expect(good.status == 200, "\(String(decoding: good.body, as: UTF8.self))")
+        // Applying it again through /v1/sync changes nothing and answers with the portal's bundle.
+        let again = try await connection.send(.POST, HTTPSyncProtocol.Path.sync, headers: auth, body: .bytes(Array(bytes)),
+                                              into: .memory(limit: 1 << 20))
+        #expect(again.status == 200)
+        #expect(again.headers.first(name: "Content-Type") == HTTPSyncProtocol.MediaType.bundle)
+        #expect(Array(again.body.prefix(8)) == Array("SATCHBDL".utf8))
+        #expect(again.headers.first(name: HTTPSyncProtocol.Header.threads) != nil)
     }
 
     // MARK: Tokens at rest
