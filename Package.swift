@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        // HTTP sync only (SatchelServer): the server, and SwiftNIO's HTTP/1 codec for the client.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1",
+                 traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // C shims: module maps plus tiny static inline wrappers, nothing else.
@@ -78,6 +82,22 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // HTTP sync: `satchel serve` (Hummingbird) and the client of `satchel sync URL`. The
+        // engine above does not depend on it.
+        .target(
+            name: "SatchelServer",
+            dependencies: [
+                "SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Command-line front end (library so tests can drive it in-process too).
         .target(
             name: "SatchelCLI",
@@ -86,6 +106,7 @@ let package = Package(
                 "SatchelManifest",
                 "SatchelMessaging",
                 "SatchelSync",
+                "SatchelServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -148,7 +169,11 @@ let package = Package(
         ),
         .testTarget(
             name: "SatchelCLITests",
-            dependencies: ["SatchelCLI", "SatchelStore", "SatchelManifest", "satchel"],
+            dependencies: [
+                "SatchelCLI", "SatchelServer", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "satchel",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
     ]

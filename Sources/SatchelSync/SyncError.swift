@@ -8,8 +8,10 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, Equatable {
         case refused
         /// The bundle needs changes or objects this store does not have (exit 65).
         case missingPrerequisite
-        /// A bundle file or peer store is missing (exit 66).
+        /// A bundle file, peer store or replica token is missing (exit 66).
         case notFound
+        /// A replica token of that name is already registered and active (exit 73).
+        case exists
     }
 
     public var code: Code

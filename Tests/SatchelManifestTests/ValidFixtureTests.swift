@@ -8,6 +8,7 @@ import Testing
         ("message", .message), ("envelope", .envelope), ("draft", .draft),
         ("draft-tombstone", .draft), ("draftset", .draftSet),
         ("notification", .notification), ("bundle", .bundle), ("checkpoint", .checkpoint),
+        ("token", .token),
     ]
 
     @Test(arguments: samples.map(\.0))
@@ -37,6 +38,7 @@ import Testing
         case .notification(let m): try m.encoded()
         case .bundle(let m): try m.encoded()
         case .checkpoint(let m): try m.encoded()
+        case .token(let m): try m.encoded()
         }
     }
 

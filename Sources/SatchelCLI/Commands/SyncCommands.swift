@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SatchelManifest
 import SatchelMessaging
+import SatchelServer
 import SatchelSync
 
 struct BundleCommand: AsyncParsableCommand {
@@ -95,37 +96,54 @@ struct BundleCommand: AsyncParsableCommand {
 struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
-        abstract: "Two-way exchange with another store (a path on this machine).",
+        abstract: "Two-way exchange with another store: a path on this machine, or a portal's satchel serve URL.",
         discussion: """
             Sends what the other store lacks and receives what this one lacks, each side applying \
-            all-or-nothing. Drafts and Staff Bcc never go to or come from a portal.
+            all-or-nothing. Drafts and Staff Bcc never go to or come from a portal. Over HTTP the \
+            token comes from --token-file, else $SATCHEL_TOKEN.
 
-            Example:
+            Examples:
               satchel sync /srv/portal-store --store ./laptop
+              satchel sync http://portal.clinic.internal:8080 --token-file ~/.satchel-token --store ./laptop
             """)
     @OptionGroup var global: GlobalOptions
-    @Argument(help: "Path of the other store.") var peer: String
-    @Option(name: .customLong("token-file"), help: "Token for an HTTP peer (not used for paths).") var tokenFile: String?
+    @Argument(help: "Path of the other store, or http://HOST[:PORT] of a portal's satchel serve.") var peer: String
+    @Option(name: .customLong("token-file"), help: "File holding this replica's token (HTTP only; else $SATCHEL_TOKEN).") var tokenFile: String?
 
     struct Side: Encodable { var threads, objects: Int; var bytes: UInt64 }
     struct Result: Encodable { var sent, received: Side }
 
     func run() async throws {
-        if peer.hasPrefix("http://") || peer.hasPrefix("https://") {
-            throw CLIError(.usage, "syncing over HTTP is not available in this build yet; sync with a store path or use bundle files")
-        }
         let repository = try StoreContext.open(global)
-        let other: Repository
-        do { other = try Repository.open(at: peer) } catch {
-            throw CLIError(.missingInput, "no Satchel store at \(peer)")
+        let sent: TransferSummary, received: TransferSummary
+        if peer.hasPrefix("http://") || peer.hasPrefix("https://") {
+            let client = try HTTPSyncClient(repository: repository, url: peer, token: try token())
+            (sent, received) = try await client.sync()
+        } else {
+            let other: Repository
+            do { other = try Repository.open(at: peer) } catch {
+                throw CLIError(.missingInput, "no Satchel store at \(peer)")
+            }
+            (sent, received) = try SyncEngine(repository).sync(with: other)
         }
-        CLILog.logger.debug("sync starting", metadata: ["peer": "\(other.replica)", "peerRole": "\(other.role.rawValue)"])
-        let (sent, received) = try SyncEngine(repository).sync(with: other)
         CLILog.logger.debug("sync done", metadata: ["sentObjects": "\(sent.objects)", "receivedObjects": "\(received.objects)"])
         let result = Result(sent: Side(threads: sent.threads, objects: sent.objects, bytes: sent.bytes),
                             received: Side(threads: received.threads, objects: received.objects, bytes: received.bytes))
         if global.json { try Output.json(result) } else {
             Output.line("Sent \(sent.threads) threads (\(sent.objects) objects, \(Output.bytes(sent.bytes))); received \(received.threads) threads (\(received.objects) objects, \(Output.bytes(received.bytes)))")
         }
+    }
+
+    /// The bearer token: --token-file, else $SATCHEL_TOKEN.
+    func token() throws -> String {
+        if let tokenFile {
+            guard let data = FileManager.default.contents(atPath: tokenFile) else {
+                throw CLIError(.missingInput, "cannot read token file \(tokenFile)")
+            }
+            guard data.count <= 4096 else { throw CLIError(.badInput, "token file \(tokenFile) is too large to hold a token") }
+            return String(decoding: data, as: UTF8.self)
+        }
+        if let env = ProcessInfo.processInfo.environment["SATCHEL_TOKEN"], !env.isEmpty { return env }
+        throw CLIError(.usage, "syncing with \(peer) needs a token: --token-file FILE or $SATCHEL_TOKEN (from satchel replica register on the portal)")
     }
 }

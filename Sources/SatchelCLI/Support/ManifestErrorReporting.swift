@@ -1,5 +1,6 @@
 import SatchelManifest
 import SatchelMessaging
+import SatchelServer
 import SatchelSync
 
 enum ManifestErrorReporting {
@@ -22,6 +23,15 @@ enum ManifestErrorReporting {
             case .badInput, .missingPrerequisite: .badInput
             case .refused: .refused
             case .notFound: .missingInput
+            case .exists: .targetExists
+            }
+            return (status, error.message)
+        case let error as HTTPSyncError:
+            let status: ExitStatus = switch error.code {
+            case .usage: .usage
+            case .unauthorized, .refused: .refused
+            case .badInput: .badInput
+            case .transport: .ioError
             }
             return (status, error.message)
         default:

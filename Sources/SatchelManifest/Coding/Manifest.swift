@@ -70,6 +70,7 @@ public enum AnyManifest: Sendable, Equatable {
     case notification(OutboxEntry)
     case bundle(BundleHeader)
     case checkpoint(PeerCheckpoint)
+    case token(ReplicaToken)
 
     /// Detects the vocabulary from the root namespace and decodes accordingly.
     public static func decode(_ bytes: [UInt8], trust: ManifestTrust = .untrusted,
@@ -86,6 +87,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .notification: return .notification(try OutboxEntry(element: root))
         case .bundle: return .bundle(try BundleHeader(element: root))
         case .checkpoint: return .checkpoint(try PeerCheckpoint(element: root))
+        case .token: return .token(try ReplicaToken(element: root))
         }
     }
 
@@ -101,6 +103,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .notification: .notification
         case .bundle: .bundle
         case .checkpoint: .checkpoint
+        case .token: .token
         }
     }
 }

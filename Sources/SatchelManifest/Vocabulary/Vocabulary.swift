@@ -24,6 +24,8 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     case bundle
     /// What a store knows about a sync peer.
     case checkpoint
+    /// A replica's HTTP sync token on a portal, stored as a salted hash (portal only, never synced).
+    case token
 
     /// The version this build reads and writes.
     public var version: Int { 1 }

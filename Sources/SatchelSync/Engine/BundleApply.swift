@@ -19,6 +19,15 @@ extension SyncEngine {
         try process(path, apply: true).result
     }
 
+    /// Reads a bundle's header after checking magic, version, the trailing checksum and the
+    /// header's schema and capabilities (no object is read and nothing changes). A server uses
+    /// it to learn who a received bundle claims to come from before applying it.
+    public func bundleHeader(_ path: String) throws -> BundleHeader {
+        let bundle = try BundleFile.open(path)
+        defer { bundle.close() }
+        return bundle.header
+    }
+
     private func process(_ path: String, apply: Bool) throws -> (header: BundleHeader, result: ApplyResult) {
         let bundle = try BundleFile.open(path)
         defer { bundle.close() }

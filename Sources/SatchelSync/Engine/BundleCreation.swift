@@ -9,6 +9,13 @@ public struct TransferSummary: Sendable, Equatable {
     public var objects = 0
     public var bytes: UInt64 = 0
     public var full = false
+
+    public init(threads: Int = 0, objects: Int = 0, bytes: UInt64 = 0, full: Bool = false) {
+        self.threads = threads
+        self.objects = objects
+        self.bytes = bytes
+        self.full = full
+    }
 }
 
 extension SyncEngine {
@@ -24,31 +31,12 @@ extension SyncEngine {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
         }
         let store = repository.store
-        let checkpoint = try repository.checkpoint(for: target)?.value
-        let role = targetRole ?? checkpoint?.peerRole ?? .portal
-        let staffOnly = !repository.isPortal && role == .workstation
-        let log = store.refs.changeLog
-        let epoch = try log.epoch()
-        let upTo = try log.lastSequence()
-        var since: UInt64 = 0
-        var full = true
-        if let delivered = checkpoint?.delivered, delivered.epoch == epoch, delivered.sequence <= upTo {
-            since = delivered.sequence
-            full = false
-        }
+        let plan = try outgoingPlan(for: target, targetRole: targetRole)
+        let (checkpoint, staffOnly, epoch, upTo, since, full, refs) =
+            (plan.checkpoint, plan.staffOnly, plan.epoch, plan.upTo, plan.since, plan.full, plan.refs)
 
         // Heads to send.
         var heads: [BundleHeader.Head] = []
-        let refs: [(RefName, ObjectID)]
-        if full {
-            refs = try SyncScope.prefixes(staffOnly: staffOnly).flatMap { try store.refs.list(prefix: $0) }.map { ($0.name, $0.id) }
-        } else {
-            refs = try log.changes(after: since).compactMap { entry in
-                guard SyncScope.isSyncable(entry.ref.rawValue, staffOnly: staffOnly),
-                      let current = try store.refs.read(entry.ref) else { return nil }
-                return (entry.ref, current)
-            }
-        }
         var threads = 0
         for (name, id) in refs where targetHas?(id) != true {
             var version = VersionVector()
@@ -93,6 +81,67 @@ extension SyncEngine {
             ack: ack, heads: heads, objects: UInt64(objects))
         let bytes = try BundleFile.write(header: header, packPath: packPath, to: path)
         return TransferSummary(threads: threads, objects: objects, bytes: bytes, full: full)
+    }
+
+    /// What a bundle for `target` would start from: its checkpoint, the change-log window and
+    /// the refs (with their current objects) that changed in it.
+    struct OutgoingPlan {
+        var checkpoint: PeerCheckpoint?
+        var staffOnly: Bool
+        var epoch: String
+        var upTo: UInt64
+        var since: UInt64
+        var full: Bool
+        var refs: [(RefName, ObjectID)]
+    }
+
+    func outgoingPlan(for target: String, targetRole: StoreConfig.Role?) throws -> OutgoingPlan {
+        let store = repository.store
+        let checkpoint = try repository.checkpoint(for: target)?.value
+        let role = targetRole ?? checkpoint?.peerRole ?? .portal
+        let staffOnly = !repository.isPortal && role == .workstation
+        let log = store.refs.changeLog
+        let epoch = try log.epoch()
+        let upTo = try log.lastSequence()
+        var since: UInt64 = 0
+        var full = true
+        if let delivered = checkpoint?.delivered, delivered.epoch == epoch, delivered.sequence <= upTo {
+            since = delivered.sequence
+            full = false
+        }
+        let refs: [(RefName, ObjectID)]
+        if full {
+            refs = try SyncScope.prefixes(staffOnly: staffOnly).flatMap { try store.refs.list(prefix: $0) }.map { ($0.name, $0.id) }
+        } else {
+            refs = try log.changes(after: since).compactMap { entry in
+                guard SyncScope.isSyncable(entry.ref.rawValue, staffOnly: staffOnly),
+                      let current = try store.refs.read(entry.ref) else { return nil }
+                return (entry.ref, current)
+            }
+        }
+        return OutgoingPlan(checkpoint: checkpoint, staffOnly: staffOnly, epoch: epoch, upTo: upTo, since: since,
+                            full: full, refs: refs)
+    }
+
+    /// The objects a bundle for `target` would carry now if the target had none of them: the
+    /// "offer" of a have-list negotiation. A transport asks the target which of these it holds
+    /// and passes the answer to ``createBundle(for:targetRole:to:targetHas:)``. Changes nothing.
+    public func offer(for target: String, targetRole: StoreConfig.Role? = nil) throws -> [ObjectID] {
+        guard target != repository.replica else {
+            throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
+        }
+        let store = repository.store
+        var seen = Set<ObjectID>()
+        var pending = try outgoingPlan(for: target, targetRole: targetRole).refs.map(\.1)
+        var objects: [ObjectID] = []
+        while let id = pending.popLast() {
+            guard seen.insert(id).inserted else { continue }
+            if try store.info(id).kind == .manifest {
+                pending.append(contentsOf: References.scan(try store.read(id).bytes))
+            }
+            objects.append(id)
+        }
+        return objects
     }
 
     /// Defense in depth: a manifest bound for a portal must not be staff-only.
