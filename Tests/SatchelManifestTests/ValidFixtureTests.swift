@@ -7,6 +7,7 @@ import Testing
         ("store", .store), ("directory", .directory), ("thread", .thread),
         ("message", .message), ("envelope", .envelope), ("draft", .draft),
         ("notification", .notification), ("bundle", .bundle), ("checkpoint", .checkpoint),
+        ("backup", .backup),
     ]
 
     @Test(arguments: samples.map(\.0))
@@ -35,6 +36,7 @@ import Testing
         case .notification(let m): try m.encoded()
         case .bundle(let m): try m.encoded()
         case .checkpoint(let m): try m.encoded()
+        case .backup(let m): try m.encoded()
         }
     }
 

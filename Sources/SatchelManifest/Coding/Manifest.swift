@@ -69,6 +69,7 @@ public enum AnyManifest: Sendable, Equatable {
     case notification(OutboxEntry)
     case bundle(BundleHeader)
     case checkpoint(PeerCheckpoint)
+    case backup(BackupHeader)
 
     /// Detects the vocabulary from the root namespace and decodes accordingly.
     public static func decode(_ bytes: [UInt8], trust: ManifestTrust = .untrusted,
@@ -84,6 +85,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .notification: return .notification(try OutboxEntry(element: root))
         case .bundle: return .bundle(try BundleHeader(element: root))
         case .checkpoint: return .checkpoint(try PeerCheckpoint(element: root))
+        case .backup: return .backup(try BackupHeader(element: root))
         }
     }
 
@@ -98,6 +100,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .notification: .notification
         case .bundle: .bundle
         case .checkpoint: .checkpoint
+        case .backup: .backup
         }
     }
 }

@@ -22,6 +22,8 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     case bundle
     /// What a store knows about a sync peer.
     case checkpoint
+    /// Header of a backup archive.
+    case backup
 
     /// The version this build reads and writes.
     public var version: Int { 1 }
