@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         // The engine, usable without the CLI (a portal server embeds it).
-        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync"]),
+        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync", "SatchelBackup"]),
         .executable(name: "satchel", targets: ["satchel"]),
     ],
     dependencies: [
@@ -77,6 +77,18 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Backup: archives (full, incremental, encrypted), verify, restore under a new replica ID.
+        .target(
+            name: "SatchelBackup",
+            dependencies: [
+                "SatchelStore", "SatchelManifest", "SatchelMessaging",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Command-line front end (library so tests can drive it in-process too).
         .target(
             name: "SatchelCLI",
@@ -85,6 +97,7 @@ let package = Package(
                 "SatchelManifest",
                 "SatchelMessaging",
                 "SatchelSync",
+                "SatchelBackup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -107,6 +120,13 @@ let package = Package(
             name: "ManifestBench",
             dependencies: ["SatchelManifest", "SatchelStore"],
             path: "Tools/ManifestBench",
+            swiftSettings: strict
+        ),
+
+        .executableTarget(
+            name: "BackupBench",
+            dependencies: ["SatchelBackup", "SatchelMessaging", "SatchelManifest", "SatchelStore"],
+            path: "Tools/BackupBench",
             swiftSettings: strict
         ),
 
@@ -137,6 +157,11 @@ let package = Package(
                 "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SatchelBackupTests",
+            dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
             swiftSettings: strict
         ),
         .testTarget(

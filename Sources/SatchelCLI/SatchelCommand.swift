@@ -15,6 +15,7 @@ public struct SatchelCommand: AsyncParsableCommand {
         subcommands: [
             InitCommand.self, DirectoryCommand.self, ComposeCommand.self, DraftCommand.self, ReplyCommand.self,
             ThreadCommand.self, AttachmentCommand.self, OutboxCommand.self, BundleCommand.self, SyncCommand.self,
+            BackupCommand.self,
             FsckCommand.self, GCCommand.self, StatsCommand.self, ObjectCommand.self, RefCommand.self,
             DemoCommand.self,
         ]

@@ -1,3 +1,4 @@
+import SatchelBackup
 import SatchelManifest
 import SatchelMessaging
 import SatchelSync
@@ -22,6 +23,16 @@ enum ManifestErrorReporting {
             case .badInput, .missingPrerequisite: .badInput
             case .refused: .refused
             case .notFound: .missingInput
+            }
+            return (status, error.message)
+        case let error as BackupError:
+            let status: ExitStatus = switch error.code {
+            case .damaged: .badInput
+            case .passphrase: .refused
+            case .notFound: .missingInput
+            case .targetExists: .targetExists
+            case .usage: .usage
+            case .busy: .busy
             }
             return (status, error.message)
         default:
