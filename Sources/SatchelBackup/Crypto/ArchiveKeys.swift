@@ -144,3 +144,12 @@ enum Hex {
         return (0..<count).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }
 }
+
+extension Backup {
+    /// Derives a key with the standard scrypt parameters and a random salt (benchmarks: the
+    /// fixed cost every encrypted create, verify and restore pays once).
+    public static func deriveKeyCost(passphrase: Passphrase, parameters: ScryptParameters = .standard) throws -> Int {
+        _ = try ArchiveKeys(passphrase: passphrase, salt: Hex.random(16), parameters: parameters)
+        return Int(parameters.n)
+    }
+}

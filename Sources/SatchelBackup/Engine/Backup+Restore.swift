@@ -83,10 +83,8 @@ extension Backup {
         }
 
         // Everything the snapshot reaches must be here (a broken chain is refused).
-        for ref in header.refs {
-            do { _ = try reachable(from: [ref.object], in: store, tolerateMissing: false) } catch let error as StoreError {
-                throw BackupError.damaged("the archive chain is incomplete: ref \(ref.name) reaches a missing or damaged object (\(error.message))")
-            }
+        do { _ = try reachable(from: header.refs.map(\.object), in: store, tolerateMissing: false) } catch let error as StoreError {
+            throw BackupError.damaged("the archive chain is incomplete: a ref reaches a missing or damaged object (\(error.message))")
         }
         let configBytes: [UInt8]
         let oldConfig: StoreConfig

@@ -93,6 +93,16 @@ public enum Backup {
         var pending = refs.map(\.id)
         while let id = pending.popLast() {
             guard seen.insert(id).inserted else { continue }
+            // Packed objects are copied as raw entries; manifests are still read (verified) for
+            // the objects they mention.
+            if let kind = try pack.copyPacked(id, from: store) {
+                if kind == .manifest {
+                    pending.append(contentsOf: References.scan(try store.read(id).bytes).filter { !seen.contains($0) })
+                }
+                objects += 1
+                if objects % 512 == 0 { options.progress?(Progress(phase: .objects, objects: objects, bytes: 0)) }
+                continue
+            }
             let info = try store.info(id)
             if info.kind == .manifest {
                 let bytes = try store.read(id).bytes
