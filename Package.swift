@@ -11,7 +11,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         // The engine, usable without the CLI (a portal server embeds it).
-        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync"]),
+        .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync", "SatchelBackup"]),
         .executable(name: "satchel", targets: ["satchel"]),
     ],
     dependencies: [
@@ -98,6 +98,18 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Backup: archives (full, incremental, encrypted), verify, restore under a new replica ID.
+        .target(
+            name: "SatchelBackup",
+            dependencies: [
+                "SatchelStore", "SatchelManifest", "SatchelMessaging",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+
         // Command-line front end (library so tests can drive it in-process too).
         .target(
             name: "SatchelCLI",
@@ -107,6 +119,7 @@ let package = Package(
                 "SatchelMessaging",
                 "SatchelSync",
                 "SatchelServer",
+                "SatchelBackup",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -138,6 +151,13 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        .executableTarget(
+            name: "BackupBench",
+            dependencies: ["SatchelBackup", "SatchelMessaging", "SatchelManifest", "SatchelStore"],
+            path: "Tools/BackupBench",
+            swiftSettings: strict
+        ),
+
         .testTarget(
             name: "SatchelStoreTests",
             dependencies: [
@@ -165,6 +185,11 @@ let package = Package(
                 "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SatchelBackupTests",
+            dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -16,6 +16,7 @@ public struct SatchelCommand: AsyncParsableCommand {
             InitCommand.self, DirectoryCommand.self, ComposeCommand.self, DraftCommand.self, ReplyCommand.self,
             ThreadCommand.self, AttachmentCommand.self, OutboxCommand.self, BundleCommand.self, SyncCommand.self,
             ServeCommand.self, ReplicaCommand.self,
+            BackupCommand.self,
             FsckCommand.self, GCCommand.self, StatsCommand.self, ObjectCommand.self, RefCommand.self,
             DemoCommand.self,
         ]

@@ -77,6 +77,13 @@ public final class ObjectBatch {
         try writer.seal()
     }
 
+    /// Adds an already-encoded pack entry (see ``copyPacked(_:from:limit:)``).
+    func addRaw(id: ObjectID, entry: [UInt8]) throws {
+        guard !writer.contains(id) else { return }
+        try writer.addRaw(id: id, entry: entry)
+        added += 1
+    }
+
     /// Discards everything added.
     public func abandon() { writer.abandon() }
 }

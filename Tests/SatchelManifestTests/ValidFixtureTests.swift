@@ -9,6 +9,7 @@ import Testing
         ("draft-tombstone", .draft), ("draftset", .draftSet),
         ("notification", .notification), ("bundle", .bundle), ("checkpoint", .checkpoint),
         ("token", .token),
+        ("backup", .backup),
     ]
 
     @Test(arguments: samples.map(\.0))
@@ -39,6 +40,7 @@ import Testing
         case .bundle(let m): try m.encoded()
         case .checkpoint(let m): try m.encoded()
         case .token(let m): try m.encoded()
+        case .backup(let m): try m.encoded()
         }
     }
 

@@ -1,3 +1,4 @@
+import SatchelBackup
 import SatchelManifest
 import SatchelMessaging
 import SatchelServer
@@ -32,6 +33,16 @@ enum ManifestErrorReporting {
             case .unauthorized, .refused: .refused
             case .badInput: .badInput
             case .transport: .ioError
+            }
+            return (status, error.message)
+        case let error as BackupError:
+            let status: ExitStatus = switch error.code {
+            case .damaged: .badInput
+            case .passphrase: .refused
+            case .notFound: .missingInput
+            case .targetExists: .targetExists
+            case .usage: .usage
+            case .busy: .busy
             }
             return (status, error.message)
         default:

@@ -71,6 +71,7 @@ public enum AnyManifest: Sendable, Equatable {
     case bundle(BundleHeader)
     case checkpoint(PeerCheckpoint)
     case token(ReplicaToken)
+    case backup(BackupHeader)
 
     /// Detects the vocabulary from the root namespace and decodes accordingly.
     public static func decode(_ bytes: [UInt8], trust: ManifestTrust = .untrusted,
@@ -88,6 +89,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .bundle: return .bundle(try BundleHeader(element: root))
         case .checkpoint: return .checkpoint(try PeerCheckpoint(element: root))
         case .token: return .token(try ReplicaToken(element: root))
+        case .backup: return .backup(try BackupHeader(element: root))
         }
     }
 
@@ -104,6 +106,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .bundle: .bundle
         case .checkpoint: .checkpoint
         case .token: .token
+        case .backup: .backup
         }
     }
 }

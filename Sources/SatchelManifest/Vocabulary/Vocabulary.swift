@@ -26,6 +26,8 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     case checkpoint
     /// A replica's HTTP sync token on a portal, stored as a salted hash (portal only, never synced).
     case token
+    /// Header of a backup archive.
+    case backup
 
     /// The version this build reads and writes.
     public var version: Int { 1 }

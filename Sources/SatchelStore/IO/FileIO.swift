@@ -118,4 +118,16 @@ public enum Durability {
     public static func syncDirectory(_ path: String) throws {
         do { try Sys.fsyncDirectory(path) } catch { throw StoreError.io(error, path: path, "fsync of directory failed") }
     }
+
+    /// syncfs(2): flushes every dirty page of the file system holding `path` (one barrier for
+    /// many files, such as a restored store).
+    public static func syncFileSystem(_ path: String) throws {
+        do { try Sys.syncFileSystem(path) } catch { throw StoreError.io(error, path: path, "syncfs failed") }
+    }
+
+    /// rename(2): atomically moves `from` to `to` (which may be an empty directory when `from` is
+    /// a directory). Publishing a finished directory or file under its final name.
+    public static func rename(_ from: String, to: String) throws {
+        do { try Sys.rename(from, to) } catch { throw StoreError.io(error, path: to, "rename failed") }
+    }
 }

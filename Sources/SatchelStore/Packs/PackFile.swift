@@ -94,7 +94,7 @@ final class PackFile: Sendable {
         guard location.size >= UInt64(PackFormat.entryHeaderSize) else {
             throw StoreError(.corrupt, "pack entry is shorter than its header")
         }
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        var buffer = [UInt8](repeating: 0, count: Int(min(256 * 1024, max(location.size, 1))))
         var position = Int64(location.offset)
         var remaining = Int64(location.size)
         var crc: UInt32 = 0

@@ -8,7 +8,11 @@ import SystemPackage
 /// Usage: `while let entry = try reader.next() { read payload with read(into:) until 0 }`,
 /// then `try reader.finish()`.
 public final class PackStreamReader: ByteSource {
-    private let fd: FileDescriptor
+    private enum Input {
+        case file(FileDescriptor)
+        case stream(any ByteSource)
+    }
+    private var inputSource: Input
     private var position: Int64
     private let end: Int64
     private var input: [UInt8]
@@ -27,9 +31,18 @@ public final class PackStreamReader: ByteSource {
 
     /// Reads the pack stored in `fd` from `offset` up to (not including) `end`.
     public init(fd: FileDescriptor, offset: Int64, end: Int64) {
-        self.fd = fd
+        inputSource = .file(fd)
         position = offset
         self.end = end
+        input = [UInt8](repeating: 0, count: 256 * 1024)
+    }
+
+    /// Reads a pack of exactly `length` bytes pulled sequentially from `source` (a decrypting
+    /// stream, for example). The length must be known so the trailer can be found.
+    public init(source: any ByteSource, length: Int64) {
+        inputSource = .stream(source)
+        position = 0
+        end = length
         input = [UInt8](repeating: 0, count: 256 * 1024)
     }
 
@@ -42,8 +55,16 @@ public final class PackStreamReader: ByteSource {
         }
         guard position < end, inputEnd < input.count else { return }
         let want = Int(min(Int64(input.count - inputEnd), end - position))
+        let at = position
         let n = try input.withUnsafeMutableBytes { raw in
-            try fd.read(fromAbsoluteOffset: position, into: UnsafeMutableRawBufferPointer(rebasing: raw[inputEnd..<(inputEnd + want)]))
+            let target = UnsafeMutableRawBufferPointer(rebasing: raw[inputEnd..<(inputEnd + want)])
+            switch inputSource {
+            case .file(let fd):
+                return try fd.read(fromAbsoluteOffset: at, into: target)
+            case .stream(var source):
+                defer { inputSource = .stream(source) }
+                return try source.read(into: target)
+            }
         }
         if n == 0 { throw StoreError(.truncated, "pack stream ends early") }
         position += Int64(n)

@@ -1,0 +1,177 @@
+import Foundation
+import SatchelManifest
+import SatchelMessaging
+import SatchelStore
+
+/// Backup archives of a Satchel store: create (full or incremental, optionally encrypted),
+/// verify, restore (under a new replica ID). docs/FORMAT.md, "Backup archives" defines the file.
+public enum Backup {
+    /// What ``create(_:to:options:)`` does beyond a plain full backup.
+    public struct Options: Sendable {
+        /// Encrypt with a key derived from this passphrase (scrypt → AES-256-GCM).
+        public var passphrase: Passphrase?
+        /// Make an incremental archive on top of this archive (full or incremental) of the same
+        /// store: only objects not reachable from its ref snapshot are stored.
+        public var incrementalFrom: String?
+        public var scrypt: ScryptParameters = .standard
+        public var chunkSize: Int = ArchiveFormat.defaultChunkSize
+        /// Called now and then with (objects copied, bytes written so far).
+        public var progress: (@Sendable (Progress) -> Void)?
+
+        public init(passphrase: Passphrase? = nil, incrementalFrom: String? = nil) {
+            self.passphrase = passphrase
+            self.incrementalFrom = incrementalFrom
+        }
+    }
+
+    public struct Progress: Sendable {
+        public enum Phase: Sendable { case snapshot, objects, writing, restoring, refs }
+        public var phase: Phase
+        public var objects: Int
+        public var bytes: UInt64
+    }
+
+    public struct Summary: Sendable, Equatable {
+        /// The archive's ID (`b…`).
+        public var archive: String
+        public var path: String
+        public var objects: Int
+        public var refs: Int
+        public var bytes: UInt64
+        /// ID of the base archive for an incremental.
+        public var base: String?
+        public var encrypted: Bool
+        public var incremental: Bool { base != nil }
+    }
+
+    static func archiveID() -> String { "b" + Hex.encode(Hex.random(10)) }
+
+    /// Takes a consistent snapshot of the live store and writes it to `path` (which must not
+    /// exist). Writers are never blocked: the refs are read by double collect (see
+    /// ``RefSnapshot``), and the objects they reach are immutable (gc's grace period keeps
+    /// them for the duration).
+    @discardableResult
+    public static func create(_ repository: Repository, to path: String, options: Options = Options()) throws -> Summary {
+        let store = repository.store
+        if FileManager.default.fileExists(atPath: path) {
+            throw BackupError(.targetExists, "\(path) already exists; an archive is never overwritten")
+        }
+        let configPath = store.root + "/" + Repository.configFile
+        guard let configData = FileManager.default.contents(atPath: configPath) else {
+            throw BackupError(.notFound, "store has no \(Repository.configFile)")
+        }
+        let configBytes = Array(configData)
+        // The config's replica must be the one in force (config.xml is replaced atomically).
+        let config = try StoreConfig.decode(configBytes, trust: .trusted)
+
+        // Base archive: only its header is needed (its ref snapshot defines what it holds).
+        var baseSet = Set<ObjectID>()
+        var baseID: String?
+        if let basePath = options.incrementalFrom {
+            let base = try OpenedArchive.open(basePath, passphrase: options.passphrase)
+            guard base.header.source == config.replica else {
+                throw BackupError(.usage, "base archive \(basePath) is of replica \(base.header.source), not of this store (\(config.replica))")
+            }
+            baseID = base.header.archive
+            baseSet = try reachable(from: base.header.refs.map(\.object), in: store, tolerateMissing: true)
+            baseSet.insert(base.header.config)
+        }
+
+        options.progress?(Progress(phase: .snapshot, objects: 0, bytes: 0))
+        let refs = try RefSnapshot.take(store)
+
+        let pack = try store.detachedPack()
+        var sealed = false
+        defer { if !sealed { pack.abandon() } }
+        var objects = 0
+        let configID = ObjectID.compute(kind: .blob, payload: configBytes)
+        if !baseSet.contains(configID) {
+            try pack.put(.blob, configBytes)
+            objects += 1
+        }
+        var seen = baseSet
+        var pending = refs.map(\.id)
+        while let id = pending.popLast() {
+            guard seen.insert(id).inserted else { continue }
+            // Packed objects are copied as raw entries; manifests are still read (verified) for
+            // the objects they mention.
+            if let kind = try pack.copyPacked(id, from: store) {
+                if kind == .manifest {
+                    pending.append(contentsOf: References.scan(try store.read(id).bytes).filter { !seen.contains($0) })
+                }
+                objects += 1
+                if objects % 512 == 0 { options.progress?(Progress(phase: .objects, objects: objects, bytes: 0)) }
+                continue
+            }
+            let info = try store.info(id)
+            if info.kind == .manifest {
+                let bytes = try store.read(id).bytes
+                pending.append(contentsOf: References.scan(bytes).filter { !seen.contains($0) })
+                try pack.put(.manifest, bytes)
+            } else {
+                try copyBlob(id, length: info.length, from: store, into: pack)
+            }
+            objects += 1
+            if objects % 512 == 0 { options.progress?(Progress(phase: .objects, objects: objects, bytes: 0)) }
+        }
+        let (packPath, _, _) = try pack.sealDetached()
+        sealed = true
+        defer { try? FileManager.default.removeItem(atPath: packPath) }
+
+        var encryption: BackupHeader.Encryption?
+        var keys: ArchiveKeys?
+        if let passphrase = options.passphrase {
+            let salt = Hex.random(16)
+            let k = try ArchiveKeys(passphrase: passphrase, salt: salt, parameters: options.scrypt)
+            keys = k
+            encryption = .init(n: options.scrypt.n, r: options.scrypt.r, p: options.scrypt.p, salt: Hex.encode(salt),
+                               chunkSize: UInt64(options.chunkSize), keyCheck: k.keyCheck)
+        }
+        let header = BackupHeader(
+            archive: archiveID(), base: baseID, config: configID, created: .now(), objects: UInt64(objects),
+            role: config.role, source: config.replica, storeFormat: UInt64(config.formatVersion), encryption: encryption,
+            refs: refs.map { .init(name: $0.name.rawValue, object: $0.id) })
+        let progress = options.progress
+        let bytes = try ArchiveWriter.write(header: header, packPath: packPath, keys: keys, chunkSize: options.chunkSize,
+                                            to: path) { written in
+            progress?(Progress(phase: .writing, objects: objects, bytes: written))
+        }
+        return Summary(archive: header.archive, path: path, objects: objects, refs: refs.count, bytes: bytes, base: baseID,
+                       encrypted: keys != nil)
+    }
+
+    /// Every object reachable from `roots` through manifest mentions. With `tolerateMissing`,
+    /// objects the store no longer has are skipped (a base archive's objects that gc removed
+    /// since are not reachable from the current refs either).
+    static func reachable(from roots: [ObjectID], in store: ObjectStore, tolerateMissing: Bool) throws -> Set<ObjectID> {
+        var seen = Set<ObjectID>()
+        var pending = roots
+        while let id = pending.popLast() {
+            guard seen.insert(id).inserted else { continue }
+            let info: (kind: ObjectKind, length: UInt64)
+            do { info = try store.info(id) } catch let error as StoreError where error.code == .notFound && tolerateMissing {
+                continue
+            }
+            guard info.kind == .manifest else { continue }
+            pending.append(contentsOf: References.scan(try store.read(id).bytes).filter { !seen.contains($0) })
+        }
+        return seen
+    }
+
+    /// Copies a blob with bounded memory (large blobs go through a verified temporary file).
+    static func copyBlob(_ id: ObjectID, length: UInt64, from store: ObjectStore, into pack: ObjectBatch) throws {
+        if length <= 8 << 20 {
+            try pack.put(.blob, try store.read(id, limit: 8 << 20).bytes)
+            return
+        }
+        let temp = store.root + "/tmp/backup-" + UUID().uuidString + ".tmp"
+        defer { try? FileManager.default.removeItem(atPath: temp) }
+        try store.export(id, to: temp)
+        guard let handle = FileHandle(forReadingAtPath: temp) else {
+            throw StoreError(.io, "cannot reopen temporary copy", path: temp)
+        }
+        defer { try? handle.close() }
+        var source = FileSource(.init(rawValue: handle.fileDescriptor))
+        try pack.put(.blob, length: length, from: &source)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import SatchelBackup
+import SatchelMessaging
+import SatchelStore
+import Synchronization
+import Testing
+
+/// Backups of a store that a writer keeps changing (sends and replies, each a multi-ref
+/// transaction) are never torn: every archive restores, every ref's closure is complete, every
+/// thread's messages all have their staff envelopes, and fsck is clean.
+@Suite struct ConcurrentWriterTests {
+    @Test func backupsOfALiveStoreAreConsistent() throws {
+        let ws = Workspace()
+        let laptop = try ws.store("laptop")
+        let first = try compose(laptop, bcc: ["nursing"])
+        let stop = Atomic<Bool>(false)
+        let writes = Atomic<Int>(0)
+        let writer = Thread {
+            do {
+                let repository = try Repository.open(at: ws.path("laptop"))
+                var i = 0
+                while !stop.load(ordering: .relaxed) {
+                    if i % 2 == 0 {
+                        try compose(repository, patient: i % 4 == 0 ? "p1" : "p2", subject: "Bulk \(i)", bcc: ["nursing"])
+                    } else {
+                        _ = try repository.reply(thread: first.thread, as: "s2", body: .text("note \(i)"))
+                    }
+                    i += 1
+                    writes.add(1, ordering: .relaxed)
+                }
+            } catch {
+                Issue.record("writer failed: \(error)")
+            }
+        }
+        writer.start()
+        var archives: [String] = []
+        let deadline = Date().addingTimeInterval(20)
+        while archives.count < 4 && Date() < deadline {
+            let archive = ws.path("live-\(archives.count).backup")
+            try Backup.create(laptop, to: archive, options: try fastOptions())
+            archives.append(archive)
+        }
+        stop.store(true, ordering: .relaxed)
+        while !writer.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(writes.load(ordering: .relaxed) > 0)
+        #expect(archives.count == 4)
+        for (i, archive) in archives.enumerated() {
+            #expect(try Backup.verify(archive, passphrase: nil).isClean)
+            try Backup.restore(archive, to: ws.path("r\(i)"), passphrase: nil)
+            let restored = try Repository.open(at: ws.path("r\(i)"))
+            #expect(fsckClean(restored))
+            // Send and reply commit the thread head and the message's envelope together.
+            let envelopes = Set(try restored.store.refs.list(prefix: "envelopes/").map { $0.name.rawValue })
+            for ref in try restored.store.refs.list(prefix: "threads/") {
+                let thread = try restored.thread(String(ref.name.rawValue.dropFirst(8))).thread
+                for message in thread.messages {
+                    #expect(envelopes.contains("envelopes/\(thread.id)/\(message.id)"),
+                            "thread \(thread.id) has message \(message.id) without its envelope: a torn snapshot")
+                }
+            }
+        }
+    }
+}
