@@ -64,4 +64,19 @@ static inline int satchel_htmlPinRoot(xmlParserCtxtPtr ctxt, const char *name) {
     ctxt->name = interned;
     return 1;
 }
+/* Whether libxml2 2.9's push parser is in the raw text of <script> or <style> with all its input
+ * consumed (state CONTENT, or END_TAG entered wrongly: see LibXMLHTMLPushParser.parse) and the
+ * next input, `next` (`count` bytes), starts with `</` that does not end that element by libxml2's
+ * rule in recovery mode (`</` then the element's name, any case). Then the `<` must not be handed
+ * to the parser. Returns 1 if so, else 0. */
+static inline int satchel_htmlRawTextFalseEndTag(xmlParserCtxtPtr ctxt, const char *next, long count) {
+    if (ctxt == NULL || ctxt->name == NULL || ctxt->input == NULL) return 0;
+    if (count < 2 || next[0] != '<' || next[1] != '/') return 0;
+    if (ctxt->instate != XML_PARSER_CONTENT && ctxt->instate != XML_PARSER_END_TAG) return 0;
+    if (!xmlStrEqual(ctxt->name, BAD_CAST "script") && !xmlStrEqual(ctxt->name, BAD_CAST "style")) return 0;
+    if (ctxt->input->cur == NULL || ctxt->input->end == NULL || ctxt->input->end != ctxt->input->cur) return 0;
+    long length = (long)xmlStrlen(ctxt->name);
+    if (count - 2 >= length && xmlStrncasecmp(ctxt->name, (const xmlChar *)next + 2, (int)length) == 0) return 0;
+    return 1;
+}
 #endif

@@ -226,21 +226,43 @@ import Testing
 
     /// The output does not depend on how the input is cut into pieces.
     @Test func outputDoesNotDependOnPieceBoundaries() async {
-        await propertyCheck(count: 150, input: Self.soup, Gen.int(in: 1...23)) { html, pieceSize in
+        await propertyCheck(count: 1000, input: Self.soup, Gen.int(in: 1...23)) { html, pieceSize in
             let whole = try RichText.sanitize(html)
-            let bytes = Array(html.utf8)
-            var out: [UInt8] = []
-            let pipeline = try RichText.Pipeline()
-            var offset = 0
-            while offset < bytes.count {
-                let n = min(pieceSize, bytes.count - offset)
-                try bytes[offset..<(offset + n)].withUnsafeBytes { piece in
-                    try pipeline.feed(piece) { out.append(contentsOf: $0) }
-                }
-                offset += n
-            }
-            try pipeline.finish { out.append(contentsOf: $0) }
-            #expect(String(decoding: out, as: UTF8.self) == whole, "piece size \(pieceSize): \(html.debugDescription)")
+            #expect(try Self.sanitizeInPieces(html, pieceSize) == whole, "piece size \(pieceSize): \(html.debugDescription)")
+        }
+    }
+
+    /// Inputs on which `outputDoesNotDependOnPieceBoundaries` once failed, with their output.
+    static let pieceBoundaryRegressions: [(String, String)] = [
+        ("<p><script>&gt;</font></form></p><h1>", "<p></p>"),
+        ("<form><script></iframe></form><i>", ""),
+        ("<body><script></b></body>&nbsp;", ""),
+        ("<body><style><table></script></u></body>&lt;", ""),
+        ("<div><script>x</b></div></SCRIPTX><i>y</i></script ><p>z", "<div><p>z</p></div>"),
+        // libxml2 2.9 takes `<!-->` for a complete comment before parsing it as an open one.
+        ("<!--><b>x</b>-->y<i>z</i>", "y<i>z</i>"),
+        ("<!--><p>q</p>", ""),
+        ("<!---!><p>q</p>--!><b>r</b>", "<b>r</b>"),
+    ]
+
+    @Test(arguments: pieceBoundaryRegressions, 1...7)
+    func pieceBoundaryRegression(_ regression: (html: String, expected: String), _ pieceSize: Int) throws {
+        #expect(try RichText.sanitize(regression.html) == regression.expected)
+        #expect(try Self.sanitizeInPieces(regression.html, pieceSize) == regression.expected)
+    }
+
+    /// Not fixed: libxml2 2.9's push parser finds the end of a start tag by skipping quoted runs
+    /// wherever a quote stands, while its attribute parser may then read a value whose closing
+    /// quote never comes, and drops all the input it has. The result is safe either way, but
+    /// depends on the cuts.
+    @Test(arguments: [1, 2, 3])
+    func pieceBoundariesInUnterminatedAttributeValue(_ pieceSize: Int) throws {
+        let html = "<a title=\"<a title=\"'<b x='</table><b><a href=javascript:alert(1)>"
+        #expect(try RichText.sanitize(html) == "")
+        let pieces = try Self.sanitizeInPieces(html, pieceSize)
+        try Self.expectSafe(pieces, input: html)
+        withKnownIssue("libxml2 2.9 push parser: start-tag lookahead and attribute parsing disagree") {
+            #expect(pieces == "")
         }
     }
 
@@ -302,18 +324,20 @@ import Testing
         #expect(try String(contentsOfFile: output, encoding: .utf8) == "<p>\(text)</p>")
     }
 
-    /// 50 MiB through `sanitizeFile`: the streaming path is a push parser with SAX callbacks and no
+    /// 16 MiB through `sanitizeFile`: the streaming path is a push parser with SAX callbacks and no
     /// document tree (by design), and its buffers' high-water marks stay bounded: libxml2's input
     /// buffer, the open-element stack and the output buffer are all measured, not estimated.
-    @Test func fiftyMebibytesStreamInBoundedMemory() throws {
+    /// 16 MiB is 256 reads and 64 times the bound on libxml2's buffer: anything that grew with the
+    /// input would show.
+    @Test func sixteenMebibytesStreamInBoundedMemory() throws {
         let directory = try Self.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("big.html").path
         let output = directory.appendingPathComponent("big-out.html").path
         let unit = "<p style=\"text-align:center\" onclick=\"x()\">Dear patient, your <b>lab results</b> &amp; "
             + "<a href=\"https://portal.example/r?id=1\">report</a> are ready.<script>alert(1)</script></p>\n"
-        let target = 50 << 20
-        try Self.writeGenerated(to: input, size: target) { _ in unit }
+        let target = 16 << 20
+        try Self.writeGenerated(to: input, size: target, unit: unit)
         var stats: RichText.StreamStatistics?
         try RichText.sanitizeFile(at: input, to: output) { stats = $0 }
         let stat = try #require(stats)
@@ -323,7 +347,7 @@ import Testing
         #expect(stat.restarts == 0)
         let expectedUnit = try RichText.sanitize(unit)
         let size = try FileManager.default.attributesOfItem(atPath: output)[.size] as? Int ?? 0
-        #expect(size == expectedUnit.utf8.count * (target / unit.utf8.count + 1))
+        #expect(size == expectedUnit.utf8.count * ((target + unit.utf8.count - 1) / unit.utf8.count))
         let handle = try #require(FileHandle(forReadingAtPath: output))
         defer { try? handle.close() }
         let head = String(decoding: try handle.read(upToCount: expectedUnit.utf8.count * 3) ?? Data(), as: UTF8.self)
@@ -338,7 +362,8 @@ import Testing
         defer { try? FileManager.default.removeItem(at: directory) }
         let input = directory.appendingPathComponent("p.html").path
         let output = directory.appendingPathComponent("p-out.html").path
-        let size = 12 << 20
+        // 8 times the pending limit: several restarts, and more than the bound checked below.
+        let size = 8 << 20
         let (head, unit): (String, String) = switch kind {
         case "text run": ("<p>", "aaaaaaaaaaaaaaaa")
         case "unclosed comment": ("ok<!--", "<script>alert(1)</script>")
@@ -346,7 +371,7 @@ import Testing
         case "unclosed script": ("<script>", "alert(1); <b>x</b>")
         default: ("", "<div><b>")
         }
-        try Self.writeGenerated(to: input, size: size) { index in index == 0 ? head + unit : unit }
+        try Self.writeGenerated(to: input, size: size, head: head, unit: unit)
         var stats: RichText.StreamStatistics?
         try RichText.sanitizeFile(at: input, to: output) { stats = $0 }
         let stat = try #require(stats)
@@ -409,6 +434,23 @@ import Testing
         }
     }
 
+    /// `sanitize`, with the input handed to the pipeline `pieceSize` bytes at a time.
+    static func sanitizeInPieces(_ html: String, _ pieceSize: Int) throws -> String {
+        let bytes = Array(html.utf8)
+        var out: [UInt8] = []
+        let pipeline = try RichText.Pipeline()
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(pieceSize, bytes.count - offset)
+            try bytes[offset..<(offset + n)].withUnsafeBytes { piece in
+                try pipeline.feed(piece) { out.append(contentsOf: $0) }
+            }
+            offset += n
+        }
+        try pipeline.finish { out.append(contentsOf: $0) }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     final class Recorder: HTMLEventSink {
         var elements: [(String, [HTMLAttribute])] = []
         func start(_ name: String, _ attributes: [HTMLAttribute]) { elements.append((name, attributes)) }
@@ -435,24 +477,24 @@ import Testing
         return url
     }
 
-    /// Writes at least `size` bytes made of `unit(i)` pieces, in 1 MiB writes.
-    static func writeGenerated(to path: String, size: Int, unit: (Int) -> String) throws {
+    /// Writes `head`, then copies of `unit` until at least `size` bytes are written, in writes of
+    /// about 1 MiB (built once: generating unit by unit is slow in debug builds).
+    static func writeGenerated(to path: String, size: Int, head: String = "", unit: String) throws {
         _ = FileManager.default.createFile(atPath: path, contents: nil)
         let handle = try #require(FileHandle(forWritingAtPath: path))
         defer { try? handle.close() }
-        var buffer: [UInt8] = []
-        var written = 0
-        var index = 0
-        while written < size {
-            let piece = Array(unit(index).utf8)
-            buffer.append(contentsOf: piece)
-            written += piece.count
-            index += 1
-            if buffer.count >= 1 << 20 {
-                try handle.write(contentsOf: buffer)
-                buffer.removeAll(keepingCapacity: true)
-            }
+        let headBytes = Array(head.utf8)
+        let unitBytes = Array(unit.utf8)
+        try handle.write(contentsOf: headBytes)
+        var units = max(0, (size - headBytes.count + unitBytes.count - 1) / unitBytes.count)
+        let perBlock = max(1, (1 << 20) / unitBytes.count)
+        var block: [UInt8] = []
+        block.reserveCapacity(perBlock * unitBytes.count)
+        for _ in 0..<perBlock { block.append(contentsOf: unitBytes) }
+        while units > 0 {
+            let n = min(units, perBlock)
+            try handle.write(contentsOf: block[..<(n * unitBytes.count)])
+            units -= n
         }
-        try handle.write(contentsOf: buffer)
     }
 }

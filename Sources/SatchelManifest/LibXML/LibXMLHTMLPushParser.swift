@@ -1,4 +1,9 @@
 import CLibXML2
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// One attribute of an HTML start tag, as libxml2's HTML parser reports it: the name lowercased,
 /// the value with character references decoded (`nil` for a bare attribute such as `<td nowrap>`).
@@ -45,6 +50,15 @@ protocol HTMLEventSink: AnyObject {
 ///   elements, a newly started element (other than the raw-text `script`/`style`) is removed from
 ///   libxml2's stack at once and reported as empty (start and end); what it contains follows as
 ///   siblings.
+///
+/// Three more make the result independent of where the input is cut into pieces (streaming gives
+/// the same bytes as `sanitize` of the whole string):
+/// - **Lookahead.** A `<` is handed over only with ``lookahead`` bytes after it (``safeCut(_:before:)``).
+/// - **Raw text.** Inside `<script>`/`<style>`, a piece never starts with a `</` that does not end
+///   the element (``parse(_:upTo:)``): 2.9 would take the next end tag for the script's end.
+/// - **Comment openers.** `<!-->`, `<!--->`, `<!--!>` and `<!---!>` get a space after `<!--`
+///   (``padCommentOpeners(_:)``): 2.9 would drop whatever input it held when such a comment's end
+///   had not arrived yet.
 final class LibXMLHTMLPushParser {
     /// Bytes libxml2 may hold for one unfinished token before the parser is restarted.
     static let pendingLimit = 1 << 20
@@ -87,40 +101,100 @@ final class LibXMLHTMLPushParser {
 
     /// Feeds the next piece of input, which must be UTF-8 ending on a character boundary.
     ///
-    /// A `<` among the last ``lookahead`` bytes is held back with what follows it until more input
-    /// arrives: libxml2 2.9 decides what a `<` starts (`<!DOCTYPE`, `</script`) from the bytes it
-    /// has, so a cut there would change the result.
+    /// libxml2 is handed the input only up to a ``safeCut(_:before:)``; the rest (at most
+    /// ``lookahead`` bytes) is held back until more input arrives.
     func feed(_ bytes: UnsafeRawBufferPointer) throws(ManifestError) {
         precondition(!finished, "feed after finish")
         guard !bytes.isEmpty else { return }
         var data = held
         data.append(contentsOf: bytes)
-        var cut = data.count
-        if let last = data[max(0, data.count - Self.lookahead)...].lastIndex(of: UInt8(ascii: "<")) {
-            cut = last
-        }
+        Self.padCommentOpeners(&data)
+        let cut = Self.safeCut(data, before: data.count)
         held = Array(data[cut...])
-        try ManifestError.catching {
-            try data.withUnsafeBytes { try parse(UnsafeRawBufferPointer(rebasing: $0[..<cut])) }
-        }
+        try parse(data, upTo: cut)
     }
 
-    private func parse(_ bytes: UnsafeRawBufferPointer) throws(ManifestError) {
-        var offset = 0
-        while offset < bytes.count {
-            var n = min(bytes.count - offset, Self.pieceSize)
-            // Never split a character: a restart must see whole characters only.
-            while n > 0, offset + n < bytes.count, bytes[offset + n] & 0xC0 == 0x80 { n -= 1 }
-            if n == 0 { n = min(bytes.count - offset, Self.pieceSize) }
-            let base = bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self)
-            htmlParseChunk(ctxt, base, Int32(n), 0)
-            try check()
-            maxHeldBytes = max(maxHeldBytes, Int(satchel_parserHeld(ctxt)))
-            satchel_parserShrink(ctxt)
-            if satchel_parserPending(ctxt) > Self.pendingLimit {
-                try restart()
+    /// The last position at or before `end` where the input may be cut between two calls to
+    /// `htmlParseChunk`: on a character boundary (a restart must see whole characters only), and
+    /// not after a `<` among the ``lookahead`` bytes before `end`. libxml2 2.9 decides what a `<`
+    /// starts (`<!DOCTYPE`, `<!--`, `</script`) from the bytes it has, so a cut there would change
+    /// the result.
+    static func safeCut(_ data: [UInt8], before end: Int) -> Int {
+        var cut = min(end, data.count)
+        while cut > 0, cut < data.count, data[cut] & 0xC0 == 0x80 { cut -= 1 }
+        if let lt = data[max(0, cut - lookahead)..<cut].lastIndex(of: UInt8(ascii: "<")) {
+            cut = lt
+        }
+        return cut
+    }
+
+    /// Writes `<!--` followed by `>`, `->`, `!>` or `-!>` as `<!-- ` and what followed.
+    ///
+    /// libxml2 2.9's push parser decides that a comment is complete when it has a `-->` or `--!>`
+    /// that may overlap the `<!--` (`<!-->` qualifies), while its comment parser needs one after
+    /// the `<!--`: so on `<!-->` it parses the comment before its end has arrived, finds none, and
+    /// drops all the input it has, however much that is. With the space the comment runs to the
+    /// next `-->` or `--!>` (as libxml2 reads it when the whole input is there), whatever the
+    /// pieces. Idempotent: already padded input is unchanged, so `held` may go through it again.
+    /// An opener cut off at the end of `data` is still held (a `<` near the end always is) and is
+    /// padded once it is complete.
+    static func padCommentOpeners(_ data: inout [UInt8]) {
+        var found: [Int] = []
+        data.withUnsafeBytes { bytes in
+            let count = bytes.count
+            var offset = 0
+            while offset < count,
+                  let hit = memchr(bytes.baseAddress! + offset, Int32(UInt8(ascii: "<")), count - offset) {
+                let at = UnsafeRawPointer(hit) - bytes.baseAddress!
+                offset = at + 1
+                guard at + 4 < count, bytes[at + 1] == UInt8(ascii: "!"), bytes[at + 2] == UInt8(ascii: "-"),
+                      bytes[at + 3] == UInt8(ascii: "-") else { continue }
+                var i = at + 4
+                if i < count, bytes[i] == UInt8(ascii: "-") { i += 1 }
+                if i < count, bytes[i] == UInt8(ascii: "!") { i += 1 }
+                if i < count, bytes[i] == UInt8(ascii: ">") { found.append(at + 4) }
             }
-            offset += n
+        }
+        for index in found.reversed() { data.insert(UInt8(ascii: " "), at: index) }
+    }
+
+    /// Hands `data[..<end]` to libxml2 in pieces of at most ``pieceSize`` bytes, each ending at a
+    /// ``safeCut(_:before:)`` (the bytes from `end` on are lookahead only).
+    ///
+    /// Raw text: libxml2 2.9's push parser, inside `<script>` or `<style>`, reads the first two
+    /// pending bytes before it reads the text, and when they are `</` it takes what follows the
+    /// text it read for an end tag, even when that `</` was not `</script` (or `</style`) and was
+    /// read as text. Within one piece that only happens right after the start tag, but a piece that
+    /// starts with such a `</` (a cut lands right before it) would let the next `</p>` end the
+    /// script and let the markup after it through, so the output would depend on the cuts. The
+    /// `<` of such a `</` is not handed over: it is raw text, which is dropped anyway, and what
+    /// libxml2 then reads (text up to the real `</script`) is the same.
+    private func parse(_ data: [UInt8], upTo end: Int) throws(ManifestError) {
+        try ManifestError.catching {
+            try data.withUnsafeBytes { bytes in
+                var offset = 0
+                while offset < end {
+                    var stop = end
+                    if end - offset > Self.pieceSize {
+                        stop = Self.safeCut(data, before: offset + Self.pieceSize)
+                        if stop <= offset { stop = min(end, offset + Self.pieceSize) }
+                    }
+                    let next = bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self)
+                    if satchel_htmlRawTextFalseEndTag(ctxt, next, stop - offset) == 1 {
+                        offset += 1
+                        if offset == stop { continue }
+                    }
+                    let base = bytes.baseAddress!.advanced(by: offset).assumingMemoryBound(to: CChar.self)
+                    htmlParseChunk(ctxt, base, Int32(stop - offset), 0)
+                    try check()
+                    maxHeldBytes = max(maxHeldBytes, Int(satchel_parserHeld(ctxt)))
+                    satchel_parserShrink(ctxt)
+                    if satchel_parserPending(ctxt) > Self.pendingLimit {
+                        try restart()
+                    }
+                    offset = stop
+                }
+            }
         }
     }
 
@@ -129,7 +203,7 @@ final class LibXMLHTMLPushParser {
         precondition(!finished, "finish() called twice")
         let rest = held
         held = []
-        try ManifestError.catching { try rest.withUnsafeBytes { try parse($0) } }
+        try parse(rest, upTo: rest.count)
         finished = true
         htmlParseChunk(ctxt, nil, 0, 1)
         try check()
@@ -195,7 +269,7 @@ final class LibXMLHTMLPushParser {
         if inComment {
             mode = .silent
             defer { mode = .normal }
-            try parseSilently("<!--")
+            try parseSilently("<!-- ")
         }
     }
 
