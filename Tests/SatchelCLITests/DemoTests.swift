@@ -13,6 +13,12 @@ import Testing
         #expect(summary["converged"] as? Bool == true)
         #expect(summary["patientViewHasBcc"] as? Bool == false)
         #expect(summary["fsckClean"] as? Bool == true)
+        #expect(summary["restoreEqual"] as? Bool == true)
+        #expect(summary["convergedAfterRestore"] as? Bool == true)
+        let restored = try #require(summary["restoredStore"] as? String)
+        #expect(try CLI.run("fsck", "--store", restored).status == 0)
+        let oldReplica = try CLI.run("stats", "--store", summary["workstation"] as? String ?? "", "--json").json["replica"] as? String
+        #expect(summary["restoredReplica"] as? String != oldReplica)
         let laptop = try #require(summary["workstation"] as? String)
         let portal = try #require(summary["portal"] as? String)
         // Independent checks through the CLI.
@@ -34,7 +40,7 @@ import Testing
         // The human narration mentions every chapter.
         let narrated = try CLI.run("demo", "--directory", scratch.path + "/demo2")
         #expect(narrated.status == 0)
-        for chapter in ["Offline on the laptop", "bulk message", "draft", "syncs with the portal", "converge", "no Staff Bcc", "fsck"] {
+        for chapter in ["Offline on the laptop", "bulk message", "draft", "syncs with the portal", "converge", "no Staff Bcc", "backed up", "fsck"] {
             #expect(narrated.stdout.contains(chapter), "missing chapter: \(chapter)")
         }
     }

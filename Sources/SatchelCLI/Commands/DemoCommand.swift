@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SatchelBackup
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
@@ -13,7 +14,8 @@ struct DemoCommand: AsyncParsableCommand {
         discussion: """
             A clinic laptop (workstation store) and the patient portal (portal store): the laptop \
             works offline, they sync, a patient replies while staff close the thread, they sync \
-            again and converge with nothing lost. The directory is kept so you can explore it.
+            again and converge with nothing lost; the laptop is backed up, lost and restored under a \
+            new replica ID, and keeps syncing. The directory is kept so you can explore it.
 
             Example:
               swift run satchel demo
@@ -28,7 +30,8 @@ struct DemoCommand: AsyncParsableCommand {
         var directory, workstation, portal: String
         var threads, objects: Int
         var bytes: UInt64
-        var converged, patientViewHasBcc, fsckClean: Bool
+        var converged, patientViewHasBcc, fsckClean, restoreEqual, convergedAfterRestore: Bool
+        var restoredStore, restoredReplica: String
         var outbox: Int
         var seconds: Double
     }
@@ -127,16 +130,33 @@ struct DemoCommand: AsyncParsableCommand {
         let outbox = try portal.outbox()
         say("  a notification reads: \"\(outbox.first?.text ?? "")\"")
 
+        step("The laptop is backed up (encrypted), lost, and restored under a new replica ID.")
+        let archive = base + "/laptop.satchel-backup"
+        let passphrase = try Passphrase(string: "correct horse battery staple")
+        let backup = try Backup.create(laptop, to: archive, options: .init(passphrase: passphrase))
+        let restoredPath = base + "/laptop-restored"
+        let restore = try Backup.restore(archive, to: restoredPath, passphrase: passphrase)
+        let restored = try Repository.open(at: restoredPath)
+        let restoreEqual = try Self.heads(restored) == Self.heads(laptop)
+        say("  archive \(Output.bytes(backup.bytes)), \(backup.objects) objects; restored with replica \(restore.replica) "
+            + "(was \(restore.retired)); same thread heads: \(restoreEqual)")
+        _ = try restored.reply(thread: labThread.thread, as: "s1", body: .text("Restored laptop checking in."))
+        _ = try SyncEngine(restored).sync(with: portal)
+        let afterRestore = try Self.heads(restored) == Self.heads(portal)
+        say("  new work on the restored laptop synced with the portal; converged: \(afterRestore)")
+
         step("fsck rehashes every object on both stores.")
-        let reports = [laptop.store.fsck(checkManifest: StoreContext.manifestChecker),
+        let reports = [restored.store.fsck(checkManifest: StoreContext.manifestChecker),
                        portal.store.fsck(checkManifest: StoreContext.manifestChecker)]
         let clean = reports.allSatisfy(\.isClean)
-        say("  laptop: \(reports[0].objects) objects, portal: \(reports[1].objects) objects, problems: \(reports.map(\.problems.count).reduce(0, +))")
+        say("  restored laptop: \(reports[0].objects) objects, portal: \(reports[1].objects) objects, problems: \(reports.map(\.problems.count).reduce(0, +))")
 
         let stats = try laptop.store.stats()
         let summary = Summary(directory: base, workstation: laptopPath, portal: portalPath, threads: stats.refs["threads"] ?? 0,
                               objects: stats.objects, bytes: stats.bytes, converged: converged, patientViewHasBcc: bccLeak,
-                              fsckClean: clean, outbox: outbox.count, seconds: Date().timeIntervalSince(started))
+                              fsckClean: clean, restoreEqual: restoreEqual, convergedAfterRestore: afterRestore,
+                              restoredStore: restoredPath, restoredReplica: restore.replica,
+                              outbox: outbox.count, seconds: Date().timeIntervalSince(started))
         if global.json {
             try Output.json(summary)
         } else {
@@ -150,9 +170,10 @@ struct DemoCommand: AsyncParsableCommand {
                   satchel outbox list --store \(portalPath)
                   satchel draft list --store \(laptopPath)
                   satchel fsck --store \(portalPath)
+                  satchel stats --store \(restoredPath)
                 """)
         }
-        if !clean || !converged || bccLeak { throw ExitCode(ExitStatus.damage.rawValue) }
+        if !clean || !converged || bccLeak || !restoreEqual || !afterRestore { throw ExitCode(ExitStatus.damage.rawValue) }
     }
 
     static func heads(_ repository: Repository) throws -> [String: ObjectID] {
