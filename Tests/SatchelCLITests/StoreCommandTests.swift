@@ -97,3 +97,13 @@ import Testing
         #expect(try CLI.run("stats", "--store", store, "--json").json["objects"] as? Int == 1)
     }
 }
+
+@Suite struct InitPathTests {
+    @Test func initCreatesMissingParentDirectories() throws {
+        let scratch = Scratch()
+        let store = scratch.path + "/clinic/stores/laptop"
+        let result = try CLI.run("init", store, "--role", "workstation", "--json")
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(try CLI.run("fsck", "--store", store).status == 0)
+    }
+}

@@ -17,7 +17,9 @@ import Testing
         #expect(Set(try ws.threads(as: "u1").map(\.thread)) == [p1, onlyU1])
         #expect(try ws.threads(as: "u2").map(\.thread) == [p1])
         #expect(try ws.threads(as: "u3").map(\.thread) == [p2])
-        #expect(try ws.threads(as: "u9").isEmpty)
+        // An inactive portal user sees nothing at all.
+        expectRejected(.refused, in: ws, mentions: ["u9", "inactive"]) { try ws.threads(as: "u9") }
+        expectRejected(.refused, in: ws, mentions: ["u9", "inactive"]) { try ws.threadView(p1, as: "u9") }
         #expect(Set(try ws.threads().map(\.thread)) == [p1, onlyU1, p2])
         #expect(Set(try ws.threads(patient: "p1").map(\.thread)) == [p1, onlyU1])
         #expect(try ws.threads(patient: "p2", as: "u1").isEmpty)

@@ -36,6 +36,11 @@ public final class Repository: Sendable {
         if existed, !((try? fm.contentsOfDirectory(atPath: path))?.isEmpty ?? false) {
             throw StoreError(.exists, "\(path) is not empty; a new store needs an absent or empty directory", path: path)
         }
+        // Like `git init`, missing parent directories are created.
+        let parent = (path as NSString).deletingLastPathComponent
+        if !parent.isEmpty && !fm.fileExists(atPath: parent) {
+            try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        }
         do {
             let store = try ObjectStore.create(at: path)
             let config = StoreConfig(replica: Identifier.replica(), role: role, name: name, created: .now(),

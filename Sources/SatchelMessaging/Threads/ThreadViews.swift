@@ -109,6 +109,9 @@ extension Repository {
         guard let user = try directory().portalUsers.first(where: { $0.id == id }) else {
             throw MessagingError.notFound("portal user \(id) not found in the directory")
         }
+        guard user.active else {
+            throw MessagingError.refused("portal user \(id) is inactive and may not view messages")
+        }
         return user
     }
 
