@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SatchelBackup
+import SatchelStore
 import SatchelMessaging
 
 struct BackupCommand: AsyncParsableCommand {
@@ -18,20 +19,10 @@ struct BackupCommand: AsyncParsableCommand {
         try path.map { try Passphrase(file: $0) }
     }
 
-    /// A one-line progress display on stderr, only when stderr is a terminal.
-    final class ProgressLine: @unchecked Sendable {
-        private let enabled: Bool
-        private let lock = NSLock()
-        private var last = Date.distantPast
-        init(enabled: Bool) { self.enabled = enabled && isatty(2) == 1 }
-
-        func update(_ progress: Backup.Progress) {
-            guard enabled else { return }
-            lock.lock()
-            defer { lock.unlock() }
-            let now = Date()
-            guard now.timeIntervalSince(last) > 0.1 else { return }
-            last = now
+    /// Shows backup progress with the shared terminal progress display.
+    static func progressHandler(_ display: TerminalProgress) -> (@Sendable (Backup.Progress) -> Void)? {
+        guard let handler = display.handler else { return nil }
+        return { progress in
             let phase = switch progress.phase {
             case .snapshot: "snapshot"
             case .objects: "copying objects"
@@ -39,13 +30,8 @@ struct BackupCommand: AsyncParsableCommand {
             case .restoring: "restoring objects"
             case .refs: "restoring refs"
             }
-            let text = "\r\u{1B}[K\(phase): \(progress.objects) objects" + (progress.bytes > 0 ? ", \(Output.bytes(progress.bytes))" : "")
-            FileHandle.standardError.write(Data(text.utf8))
-        }
-
-        func done() {
-            guard enabled else { return }
-            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+            handler(ProgressEvent(phase: phase, completed: progress.bytes > 0 ? progress.bytes : UInt64(progress.objects),
+                                  total: nil, unit: progress.bytes > 0 ? .bytes : .items))
         }
     }
 
@@ -80,8 +66,8 @@ struct BackupCommand: AsyncParsableCommand {
         func run() async throws {
             let repository = try StoreContext.open(global)
             var options = Backup.Options(passphrase: try BackupCommand.passphrase(passphraseFile), incrementalFrom: incrementalFrom)
-            let line = ProgressLine(enabled: !global.json)
-            options.progress = { line.update($0) }
+            let line = TerminalProgress(json: global.json)
+            options.progress = BackupCommand.progressHandler(line)
             let summary = try Backup.create(repository, to: output, options: options)
             line.done()
             let result = Result(backup: output, archive: summary.archive, objects: summary.objects, refs: summary.refs,
@@ -163,9 +149,9 @@ struct BackupCommand: AsyncParsableCommand {
         struct Result: Encodable { var store, replica, retired: String; var objects, refs: Int }
 
         func run() async throws {
-            let line = ProgressLine(enabled: !global.json)
+            let line = TerminalProgress(json: global.json)
             let summary = try Backup.restore(file, bases: bases, to: path, passphrase: try BackupCommand.passphrase(passphraseFile),
-                                             progress: { line.update($0) })
+                                             progress: BackupCommand.progressHandler(line))
             line.done()
             let result = Result(store: summary.store, replica: summary.replica, retired: summary.retired,
                                 objects: summary.objects, refs: summary.refs)

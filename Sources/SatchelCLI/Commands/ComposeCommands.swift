@@ -70,7 +70,10 @@ struct ComposeCommand: AsyncParsableCommand {
             let id = try repository.saveDraft(request)
             if global.json { try Output.json(["draft": id]) } else { Output.line("Saved draft \(id)") }
         } else {
-            try printSend(try repository.send(request), json: global.json, labels: Labels(repository))
+            let progress = TerminalProgress(json: global.json)
+            let result = try repository.send(request, progress: progress.handler)
+            progress.done()
+            try printSend(result, json: global.json, labels: Labels(repository))
         }
     }
 }

@@ -133,7 +133,10 @@ struct DraftCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try StoreContext.open(global)
-            try printSend(try repository.sendDraft(draft, as: staff), json: global.json, labels: Labels(repository))
+            let progress = TerminalProgress(json: global.json)
+            let result = try repository.sendDraft(draft, as: staff, progress: progress.handler)
+            progress.done()
+            try printSend(result, json: global.json, labels: Labels(repository))
         }
     }
 

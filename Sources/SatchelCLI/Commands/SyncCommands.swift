@@ -35,7 +35,10 @@ struct BundleCommand: AsyncParsableCommand {
                 return role
             }
             guard !FileManager.default.fileExists(atPath: output) else { throw CLIError(.targetExists, "\(output) already exists") }
-            let summary = try SyncEngine(repository).createBundle(for: target, targetRole: role, to: output)
+            let progress = TerminalProgress(json: global.json)
+            let summary = try SyncEngine(repository).createBundle(for: target, targetRole: role, to: output,
+                                                                  progress: progress.handler)
+            progress.done()
             let result = Result(bundle: output, threads: summary.threads, objects: summary.objects, bytes: summary.bytes, full: summary.full)
             if global.json { try Output.json(result) } else {
                 Output.line("Wrote \(output): \(result.threads) threads, \(result.objects) objects, \(Output.bytes(result.bytes))\(result.full ? " (full)" : "")")
@@ -83,7 +86,9 @@ struct BundleCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try StoreContext.open(global)
-            let r = try SyncEngine(repository).applyBundle(file)
+            let progress = TerminalProgress(json: global.json)
+            let r = try SyncEngine(repository).applyBundle(file, progress: progress.handler)
+            progress.done()
             CLILog.logger.debug("bundle applied", metadata: ["objects": "\(r.objects)", "merged": "\(r.merged)"])
             let result = Result(applied: r.applied, fastForwarded: r.fastForwarded, merged: r.merged, unchanged: r.unchanged, objects: r.objects)
             if global.json { try Output.json(result) } else {

@@ -9,6 +9,9 @@ import Crypto
 struct ContentWriter {
     let batch: ObjectBatch
     let tempDirectory: String
+    /// Told how many file bytes have streamed in so far (all files of this writer together).
+    var progress: ProgressHandler? = nil
+    private let streamed = ByteCounter()
 
     func body(_ input: BodyInput, rich: Bool) throws -> BodyReference {
         let format: BodyReference.Format = rich ? .rich : .plain
@@ -68,7 +71,14 @@ struct ContentWriter {
         } catch {
             throw MessagingError(.invalidInput, "\(what) \(path) is not a regular file")
         }
-        var source = ObservedSource(base: FileSource(fd), observe: observe)
+        let progress = self.progress, streamed = self.streamed
+        var source = ObservedSource(base: FileSource(fd)) { bytes in
+            observe?(bytes)
+            if let progress {
+                streamed.add(bytes.count)
+                progress(ProgressEvent(phase: "storing content", completed: streamed.value, total: nil, unit: .bytes))
+            }
+        }
         return (try batch.put(.blob, length: size, from: &source), size)
     }
 }
@@ -83,4 +93,10 @@ struct ObservedSource<Base: ByteSource>: ByteSource {
         if n > 0 { observe?(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
         return n
     }
+}
+
+/// A running byte count shared by the copies of a ``ContentWriter``.
+final class ByteCounter: @unchecked Sendable {
+    private(set) var value: UInt64 = 0
+    func add(_ n: Int) { value += UInt64(n) }
 }

@@ -7,13 +7,16 @@ extension Repository {
     /// body and attachments stored once and referenced by every thread. All objects land in
     /// one pack and all thread heads move in one ref transaction: a refused or failed send
     /// changes nothing.
-    public func send(_ request: ComposeRequest, now: Timestamp = .now()) throws -> SendResult {
-        try send(request, now: now, consumingDraft: nil)
+    ///
+    /// `progress` hears about content streaming in and threads being written (bulk sends).
+    public func send(_ request: ComposeRequest, now: Timestamp = .now(), progress: ProgressHandler? = nil) throws -> SendResult {
+        try send(request, now: now, consumingDraft: nil, progress: progress)
     }
 
     /// `consumingDraft`: the draft being sent; its ref moves to the tombstone in the same transaction.
     func send(_ request: ComposeRequest, now: Timestamp,
-              consumingDraft: (ref: RefName, head: ObjectID, tombstone: DraftManifest)?) throws -> SendResult {
+              consumingDraft: (ref: RefName, head: ObjectID, tombstone: DraftManifest)?,
+              progress: ProgressHandler? = nil) throws -> SendResult {
         if isPortal && !request.bccLists.isEmpty {
             throw MessagingError.refused("Staff Bcc is staff-only and cannot be used on a portal store; compose on a workstation")
         }
@@ -35,7 +38,7 @@ extension Repository {
         let batch = try store.batch()
         var published = false
         defer { if !published { batch.abandon() } }
-        let content = ContentWriter(batch: batch, tempDirectory: store.root + "/tmp")
+        let content = ContentWriter(batch: batch, tempDirectory: store.root + "/tmp", progress: progress)
         let bodyReference = try content.body(body, rich: request.rich)
         var attachments: [AttachmentReference] = []
         for input in request.attachments {
@@ -68,6 +71,10 @@ extension Repository {
             }
             if let outbox { updates += try outbox.queue(message) }
             sent.append(SentThread(thread: threadID, message: messageID, patient: group.patient, recipients: group.recipients))
+            if let progress, sent.count % 64 == 0 || sent.count == resolution.groups.count {
+                progress(ProgressEvent(phase: "writing threads", completed: UInt64(sent.count),
+                                       total: UInt64(resolution.groups.count), unit: .items))
+            }
         }
         if let draft = consumingDraft {
             let tombstone = try batch.put(.manifest, draft.tombstone.encoded())

@@ -148,7 +148,8 @@ extension Repository {
 
     /// Sends a draft (its current version) with all compose rules; in the same transaction the
     /// draft is replaced by a `sent` tombstone that dominates every version it had.
-    public func sendDraft(_ id: String, as staffID: String? = nil, now: Timestamp = .now()) throws -> SendResult {
+    public func sendDraft(_ id: String, as staffID: String? = nil, now: Timestamp = .now(),
+                          progress: ProgressHandler? = nil) throws -> SendResult {
         let (head, draft) = try draftVersions(id, as: staffID)
         var request = ComposeRequest(author: draft.author)
         request.to = draft.recipients
@@ -164,7 +165,7 @@ extension Repository {
         request.template = draft.template
         let tombstone = DraftManifest.tombstone(id: draft.id, author: draft.author, state: .sent, updated: now,
                                                 version: head.nextVersion(for: replica))
-        return try send(request, now: now, consumingDraft: (try Self.draftRef(id), head.object, tombstone))
+        return try send(request, now: now, consumingDraft: (try Self.draftRef(id), head.object, tombstone), progress: progress)
     }
 
     /// Discards a draft: it is replaced by a `discarded` tombstone that dominates every version

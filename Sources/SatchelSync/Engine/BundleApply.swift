@@ -15,8 +15,8 @@ extension SyncEngine {
     /// (and the checkpoint) move in one ref transaction. Applying the same bundle again
     /// changes nothing.
     @discardableResult
-    public func applyBundle(_ path: String) throws -> ApplyResult {
-        try process(path, apply: true).result
+    public func applyBundle(_ path: String, progress: ProgressHandler? = nil) throws -> ApplyResult {
+        try process(path, apply: true, progress: progress).result
     }
 
     /// Reads a bundle's header after checking magic, version, the trailing checksum and the
@@ -28,7 +28,8 @@ extension SyncEngine {
         return bundle.header
     }
 
-    private func process(_ path: String, apply: Bool) throws -> (header: BundleHeader, result: ApplyResult) {
+    private func process(_ path: String, apply: Bool,
+                         progress: ProgressHandler? = nil) throws -> (header: BundleHeader, result: ApplyResult) {
         let bundle = try BundleFile.open(path)
         defer { bundle.close() }
         let header = bundle.header
@@ -106,6 +107,9 @@ extension SyncEngine {
                     id = reader.lastID!
                 }
                 inBundle.insert(id)
+                if reader.count % 256 == 0 {
+                    progress?(ProgressEvent(phase: "checking objects", completed: reader.count, total: header.objects, unit: .items))
+                }
             }
             try reader.finish()
         } catch let error as StoreError {

@@ -25,8 +25,10 @@ extension SyncEngine {
     /// - `targetRole`: the target's role if known (else the checkpoint's, else portal, the safe
     ///   choice: staff-only data is left out).
     /// - `targetHas`: for direct syncs, objects the target already holds are left out.
+    /// - `progress`: hears how many objects have been packed.
     public func createBundle(for target: String, targetRole: StoreConfig.Role? = nil, to path: String,
-                             targetHas: ((ObjectID) -> Bool)? = nil) throws -> TransferSummary {
+                             targetHas: ((ObjectID) -> Bool)? = nil,
+                             progress: ProgressHandler? = nil) throws -> TransferSummary {
         guard target != repository.replica else {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
         }
@@ -70,6 +72,9 @@ extension SyncEngine {
                 try copyBlob(id, length: info.length, into: pack)
             }
             objects += 1
+            if objects % 256 == 0 {
+                progress?(ProgressEvent(phase: "packing objects", completed: UInt64(objects), total: nil, unit: .items))
+            }
         }
         let (packPath, _, _) = try pack.sealDetached()
         sealed = true
