@@ -11,6 +11,8 @@ struct ContentWriter {
     let tempDirectory: String
     /// Told how many file bytes have streamed in so far (all files of this writer together).
     var progress: ProgressHandler? = nil
+    /// Bytes of all files this writer will stream, if known (for a progress bar).
+    var progressTotal: UInt64? = nil
     private let streamed = ByteCounter()
 
     func body(_ input: BodyInput, rich: Bool) throws -> BodyReference {
@@ -71,12 +73,12 @@ struct ContentWriter {
         } catch {
             throw MessagingError(.invalidInput, "\(what) \(path) is not a regular file")
         }
-        let progress = self.progress, streamed = self.streamed
+        let progress = self.progress, streamed = self.streamed, total = self.progressTotal
         var source = ObservedSource(base: FileSource(fd)) { bytes in
             observe?(bytes)
             if let progress {
                 streamed.add(bytes.count)
-                progress(ProgressEvent(phase: "storing content", completed: streamed.value, total: nil, unit: .bytes))
+                progress(ProgressEvent(phase: "storing content", completed: streamed.value, total: total, unit: .bytes))
             }
         }
         return (try batch.put(.blob, length: size, from: &source), size)
@@ -92,6 +94,18 @@ struct ObservedSource<Base: ByteSource>: ByteSource {
         let n = try base.read(into: buffer)
         if n > 0 { observe?(UnsafeRawBufferPointer(rebasing: buffer[0..<n])) }
         return n
+    }
+}
+
+extension ContentWriter {
+    /// Total size of the files among these inputs (what a progress bar counts up to).
+    static func fileBytes(body: BodyInput?, attachments: [AttachmentInput]) -> UInt64 {
+        var paths: [String] = []
+        if case .file(let path)? = body { paths.append(path) }
+        for case .file(let path, _) in attachments { paths.append(path) }
+        return paths.reduce(0) { sum, path in
+            sum + (((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.uint64Value ?? 0)
+        }
     }
 }
 

@@ -38,7 +38,8 @@ extension Repository {
         let batch = try store.batch()
         var published = false
         defer { if !published { batch.abandon() } }
-        let content = ContentWriter(batch: batch, tempDirectory: store.root + "/tmp", progress: progress)
+        let content = ContentWriter(batch: batch, tempDirectory: store.root + "/tmp", progress: progress,
+                                    progressTotal: progress == nil ? nil : ContentWriter.fileBytes(body: body, attachments: request.attachments))
         let bodyReference = try content.body(body, rich: request.rich)
         var attachments: [AttachmentReference] = []
         for input in request.attachments {
