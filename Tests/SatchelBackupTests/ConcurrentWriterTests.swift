@@ -49,15 +49,19 @@ import Testing
             try Backup.restore(archive, to: ws.path("r\(i)"), passphrase: nil)
             let restored = try Repository.open(at: ws.path("r\(i)"))
             #expect(fsckClean(restored))
-            // Send and reply commit the thread head and the message's envelope together.
+            // A send commits the thread head and its message's envelope together (every send here
+            // has Staff Bcc; replies have none): the opening message of every thread has its
+            // envelope, and every envelope names a message of an existing thread.
             let envelopes = Set(try restored.store.refs.list(prefix: "envelopes/").map { $0.name.rawValue })
+            var messageRefs = Set<String>()
             for ref in try restored.store.refs.list(prefix: "threads/") {
                 let thread = try restored.thread(String(ref.name.rawValue.dropFirst(8))).thread
-                for message in thread.messages {
-                    #expect(envelopes.contains("envelopes/\(thread.id)/\(message.id)"),
-                            "thread \(thread.id) has message \(message.id) without its envelope: a torn snapshot")
-                }
+                let opening = try #require(thread.messages.first)
+                #expect(envelopes.contains("envelopes/\(thread.id)/\(opening.id)"),
+                        "thread \(thread.id) has its opening message \(opening.id) without its envelope: a torn snapshot")
+                for message in thread.messages { messageRefs.insert("envelopes/\(thread.id)/\(message.id)") }
             }
+            #expect(envelopes.isSubset(of: messageRefs), "an envelope without its thread: a torn snapshot")
         }
     }
 }
