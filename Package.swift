@@ -139,6 +139,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "SyncBench",
+            dependencies: ["SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
+            path: "Tools/SyncBench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "ManifestBench",
             dependencies: ["SatchelManifest", "SatchelStore"],
             path: "Tools/ManifestBench",

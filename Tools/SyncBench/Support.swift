@@ -1,0 +1,162 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+enum Clock {
+    /// Monotonic seconds.
+    static func now() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Runs `body` and returns its result with the seconds it took.
+    static func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
+        let start = now()
+        let value = try body()
+        return (value, now() - start)
+    }
+
+    /// User + system CPU seconds this process has used so far.
+    static func cpu() -> Double {
+        var usage = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
+        func s(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
+        return s(usage.ru_utime) + s(usage.ru_stime)
+    }
+}
+
+enum Proc {
+    /// Peak resident set of this process image, KiB (VmHWM; see StoreBench's Posix.selfPeakRSSKiB
+    /// for why not ru_maxrss).
+    static func selfPeakRSSKiB() -> Int {
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
+            if let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { return kib }
+        }
+        return 0
+    }
+
+    static func selfExecutable() throws -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { throw BenchError("cannot read /proc/self/exe") }
+        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Runs a command to completion; returns wall seconds. Throws on a non-zero exit, with the
+    /// tail of its stderr.
+    @discardableResult
+    static func run(_ argv: [String], environment: [String: String], directory: String? = nil,
+                    stdout: String = "/dev/null") throws -> Double {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: argv[0].hasPrefix("/") ? argv[0] : try which(argv[0], environment))
+        process.arguments = Array(argv.dropFirst())
+        process.environment = environment
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+        let errPath = NSTemporaryDirectory() + "syncbench-err-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        guard FileManager.default.createFile(atPath: errPath, contents: nil),
+              stdout == "/dev/null" || FileManager.default.createFile(atPath: stdout, contents: nil) else {
+            throw BenchError("cannot create output files for \(argv[0])")
+        }
+        defer { try? FileManager.default.removeItem(atPath: errPath) }
+        let out = FileHandle(forWritingAtPath: stdout), err = FileHandle(forWritingAtPath: errPath)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        let start = Clock.now()
+        try process.run()
+        process.waitUntilExit()
+        let seconds = Clock.now() - start
+        try? out?.close()
+        try? err?.close()
+        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
+            let text = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+            throw BenchError("`\(argv.joined(separator: " "))` failed (\(process.terminationStatus)): \(text.suffix(2000))")
+        }
+        return seconds
+    }
+
+    static func which(_ name: String, _ environment: [String: String]) throws -> String {
+        for dir in (environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
+            let path = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        throw BenchError("\(name) not found in PATH")
+    }
+
+    static func output(_ argv: [String], environment: [String: String], directory: String? = nil) throws -> String {
+        let path = NSTemporaryDirectory() + "syncbench-out-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try run(argv, environment: environment, directory: directory, stdout: path)
+        return (try? String(contentsOfFile: path, encoding: .utf8)) ?? ""
+    }
+
+    /// Bytes of regular files below `path` (apparent sizes).
+    static func treeBytes(_ path: String) -> UInt64 {
+        var total: UInt64 = 0
+        guard let e = FileManager.default.enumerator(atPath: path) else { return 0 }
+        while let rel = e.nextObject() as? String {
+            if let attrs = e.fileAttributes, attrs[.type] as? FileAttributeType == .typeRegular {
+                total += (attrs[.size] as? UInt64) ?? 0
+            }
+            _ = rel
+        }
+        return total
+    }
+}
+
+/// `key=value` result files written by child phases.
+enum ResultFile {
+    static func write(_ path: String, _ values: [(String, String)]) throws {
+        let text = values.map { "\($0.0)=\($0.1)\n" }.joined()
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+    }
+
+    static func read(_ path: String) throws -> [String: String] {
+        var values: [String: String] = [:]
+        for line in try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n") {
+            guard let eq = line.firstIndex(of: "=") else { continue }
+            values[String(line[..<eq])] = String(line[line.index(after: eq)...])
+        }
+        return values
+    }
+}
+
+/// Text helpers.
+enum Fmt {
+    static func f(_ x: Double, _ decimals: Int = 1) -> String {
+        if x.isNaN { return "n/a" }
+        return String(format: "%.\(decimals)f", x)
+    }
+
+    static func grouped(_ n: Int) -> String {
+        let digits = String(abs(n))
+        var out = ""
+        for (i, c) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(c)
+        }
+        return n < 0 ? "-" + out : out
+    }
+
+    static func ms(_ seconds: Double) -> String { f(seconds * 1000, 1) }
+    static func mib(_ kib: Int) -> String { f(Double(kib) / 1024, 1) }
+    static func kb(_ bytes: UInt64) -> String { f(Double(bytes) / 1000, 1) }
+    static func mb(_ bytes: UInt64) -> String { f(Double(bytes) / 1e6, 2) }
+}
+
+func median(_ values: [Double]) -> Double {
+    guard !values.isEmpty else { return .nan }
+    let sorted = values.sorted()
+    let mid = sorted.count / 2
+    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
