@@ -130,7 +130,9 @@ struct LooseObjects {
     /// Undoes the loose file encoding (stored flag or zlib), passing decoded bytes on.
     private static func decodeStream(_ fd: FileDescriptor,
                                      _ decoded: (UnsafeRawBufferPointer) throws -> Void) throws {
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
+        // Sized to the file: a small object's read should not zero 256 KiB.
+        let fileSize = Int((try? Sys.status(fd).size) ?? 0)
+        var buffer = [UInt8](repeating: 0, count: min(256 * 1024, max(fileSize, 64)))
         var first = true
         var inflater: Inflater?
         while true {
@@ -144,7 +146,7 @@ struct LooseObjects {
                     case storedFlag:
                         chunk = UnsafeRawBufferPointer(rebasing: chunk[1...])
                     case zlibFirstByte:
-                        inflater = Inflater()
+                        inflater = Inflater(outputCapacity: min(256 * 1024, max(fileSize * 4, 4096)))
                     default:
                         throw StoreError(.corrupt, "object file starts with an unknown encoding byte")
                     }

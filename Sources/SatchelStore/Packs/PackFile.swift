@@ -118,7 +118,9 @@ final class PackFile: Sendable {
                         throw StoreError(.corrupt, "pack entry header for \(location.id.short) is damaged")
                     }
                     decoder = ObjectStreamDecoder(kind: kind, length: PackFormat.readUInt64(chunk, at: 2))
-                    if chunk[1] == PackFormat.encodingZlib { inflater = Inflater() }
+                    if chunk[1] == PackFormat.encodingZlib {
+                        inflater = Inflater(outputCapacity: Int(min(256 * 1024, max(location.size * 4, 4096))))
+                    }
                     chunk = UnsafeRawBufferPointer(rebasing: chunk[PackFormat.entryHeaderSize...])
                 }
                 if let inflater {

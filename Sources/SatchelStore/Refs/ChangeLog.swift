@@ -61,7 +61,8 @@ public final class ChangeLog: Sendable {
             } catch {
                 throw StoreError.io(error, path: path, "cannot append to the change log")
             }
-            if (try? Sys.status(path).size) ?? 0 > Self.compactionThreshold { try compactLocked() }
+            let size = (try? Sys.status(path).size) ?? 0
+            if size > max(Self.compactionThreshold, 2 * compactedSize()) { try compactLocked() }
             return last
         }
     }
@@ -75,12 +76,48 @@ public final class ChangeLog: Sendable {
     }
 
     /// Records with a sequence number above `sequence`, oldest first, only the latest per ref.
+    /// Records are in sequence order, so only the file's tail after `sequence` is read.
     public func changes(after sequence: UInt64) throws -> [Entry] {
         try withLock {
             _ = try ensureFile()
             var latest: [RefName: Entry] = [:]
-            for entry in try readAll().entries where entry.sequence > sequence { latest[entry.ref] = entry }
+            for entry in try readTail(after: sequence) { latest[entry.ref] = entry }
             return latest.values.sorted { $0.sequence < $1.sequence }
+        }
+    }
+
+    /// The complete records after `sequence`, read backwards in 64 KiB steps until a record at
+    /// or below it (or the header) is reached.
+    private func readTail(after sequence: UInt64) throws -> [Entry] {
+        let fd = try FileIO.openRead(path)
+        return try FileIO.closeAfter(fd) { fd in
+            let size = try Sys.status(fd).size
+            var end = size
+            var pending: [UInt8] = []  // bytes after the last newline seen, carried to the next step
+            var found: [Entry] = []
+            var first = true
+            while end > 0 {
+                let start = end > 65_536 ? end - 65_536 : 0
+                var chunk = [UInt8](repeating: 0, count: Int(end - start))
+                _ = try chunk.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: Int64(start), into: $0) }
+                chunk += pending
+                var lines = chunk.split(separator: 0x0A, omittingEmptySubsequences: false)
+                if first {
+                    lines.removeLast()  // after the final newline: empty, or a torn record
+                    first = false
+                }
+                pending = start > 0 ? Array(lines.removeFirst()) : []
+                for line in lines.reversed() {
+                    guard let entry = Self.parse(line) else {
+                        if Self.epoch(fromHeader: Array(line)) != nil { return found.reversed() }
+                        continue
+                    }
+                    if entry.sequence <= sequence { return found.reversed() }
+                    found.append(entry)
+                }
+                end = start
+            }
+            return found.reversed()
         }
     }
 
@@ -96,30 +133,55 @@ public final class ChangeLog: Sendable {
         let (epoch, entries) = try readAll()
         var latest: [RefName: Entry] = [:]
         for entry in entries { latest[entry.ref] = entry }
-        var text = "satchel-changes 1 \(epoch)\n"
+        var body = ""
         for entry in latest.values.sorted(by: { $0.sequence < $1.sequence }) {
-            text += "\(entry.sequence) \(entry.ref) \(entry.object?.description ?? "-")\n"
+            body += "\(entry.sequence) \(entry.ref) \(entry.object?.description ?? "-")\n"
         }
-        try FileIO.writeFileDurably(path, Array(text.utf8), tempDirectory: tempDirectory)
+        // The header records the compacted size, so the next compaction waits until the log
+        // has doubled (a log of many live refs is never rewritten on every change).
+        var header = "satchel-changes 1 \(epoch) "
+        let estimate = UInt64(header.utf8.count + body.utf8.count + 21)
+        header += "\(estimate)\n"
+        try FileIO.writeFileDurably(path, Array((header + body).utf8), tempDirectory: tempDirectory)
     }
 
-    /// Creates the log with a new epoch if it does not exist; returns the epoch.
+    /// Creates the log with a new epoch if it does not exist; returns the epoch. Reads only the
+    /// header line.
     private func ensureFile() throws -> String {
-        if let header = try? FileIO.readSmallFile(path, limit: 1 << 31).prefix(while: { $0 != 0x0A }),
-           let epoch = Self.epoch(fromHeader: Array(header)) {
+        if let header = try? readHeader() {
+            guard let epoch = Self.epoch(fromHeader: header) else {
+                throw StoreError(.corrupt, "change log header is damaged", path: path)
+            }
             return epoch
         }
         let epoch = "e" + Sys.randomToken().prefix(20)
         if !Sys.exists(path) {
-            try FileIO.writeFileDurably(path, Array("satchel-changes 1 \(epoch)\n".utf8), tempDirectory: tempDirectory)
+            try FileIO.writeFileDurably(path, Array("satchel-changes 1 \(epoch) 0\n".utf8), tempDirectory: tempDirectory)
             return epoch
         }
         throw StoreError(.corrupt, "change log header is damaged", path: path)
     }
 
+    /// The header line's bytes (without the newline).
+    private func readHeader() throws -> [UInt8] {
+        let fd = try FileIO.openRead(path)
+        return try FileIO.closeAfter(fd) { fd in
+            var bytes = [UInt8](repeating: 0, count: 256)
+            let n = try bytes.withUnsafeMutableBytes { try FileIO.readFully(fd, into: $0) }
+            return Array(bytes[0..<n].prefix(while: { $0 != 0x0A }))
+        }
+    }
+
+    /// File size right after the last compaction (the header's fourth field; 0 if absent).
+    private func compactedSize() -> UInt64 {
+        guard let header = try? readHeader() else { return 0 }
+        let fields = String(decoding: header, as: UTF8.self).split(separator: " ")
+        return fields.count >= 4 ? UInt64(fields[3]) ?? 0 : 0
+    }
+
     static func epoch(fromHeader header: [UInt8]) -> String? {
         let fields = String(decoding: header, as: UTF8.self).split(separator: " ")
-        guard fields.count == 3, fields[0] == "satchel-changes", fields[1] == "1" else { return nil }
+        guard fields.count == 3 || fields.count == 4, fields[0] == "satchel-changes", fields[1] == "1" else { return nil }
         return String(fields[2])
     }
 
