@@ -52,6 +52,11 @@ public struct SatchelCommand: AsyncParsableCommand {
         } catch let exit as ExitCode {
             return exit.rawValue
         } catch {
+            // `--help` parses into ArgumentParser's help command, whose run throws the help text.
+            if exitCode(for: error) == .success {
+                Output.line(fullMessage(for: error))
+                return 0
+            }
             let (status, message) = ErrorReporting.classify(error)
             CLILog.logger.debug("command failed", metadata: ["exit": "\(status.rawValue)", "error": "\(type(of: error))"])
             Output.error(message)

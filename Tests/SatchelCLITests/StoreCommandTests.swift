@@ -107,3 +107,22 @@ import Testing
         #expect(try CLI.run("fsck", "--store", store).status == 0)
     }
 }
+
+@Suite struct HelpTests {
+    @Test(arguments: [["--help"], ["compose", "--help"], ["init", "--help"], ["bundle", "create", "--help"],
+                      ["backup", "restore", "--help"], ["thread", "show", "--help"], ["sync", "--help"], ["help", "demo"]])
+    func helpPrintsUsageAndExamplesAndExitsZero(_ arguments: [String]) throws {
+        let result = try CLI.run(arguments)
+        #expect(result.status == 0, "\(arguments): \(result.stderr)")
+        #expect(result.stdout.contains("USAGE"), "\(arguments)")
+        #expect(result.stderr.isEmpty, "\(arguments): \(result.stderr)")
+    }
+
+    @Test func everyLeafCommandHelpShowsAnExample() throws {
+        for command in [["init"], ["compose"], ["reply"], ["thread", "close"], ["bundle", "create"], ["sync"],
+                        ["backup", "create"], ["fsck"], ["gc"], ["demo"], ["directory", "import"]] {
+            let result = try CLI.run(command + ["--help"])
+            #expect(result.stdout.contains("Example"), "\(command) --help has no example")
+        }
+    }
+}
