@@ -1,3 +1,5 @@
+import SystemPackage
+
 extension ObjectBatch {
     /// Copies an object that `source` holds in a pack into this batch as its raw pack entry
     /// (no inflate, no re-deflate: the gc repack path). The entry's CRC is checked on the way;
@@ -15,5 +17,28 @@ extension ObjectBatch {
             return kind
         }
         return nil
+    }
+}
+
+extension ObjectBatch {
+    /// Copies a blob of `length` bytes from `source` into this batch with bounded memory: small
+    /// ones through memory, large ones through a verified temporary file (bundles, archives).
+    public func copyBlob(_ id: ObjectID, length: UInt64, from source: ObjectStore) throws {
+        let inMemory: UInt64 = 8 << 20
+        if length <= inMemory {
+            try put(.blob, try source.read(id, limit: Int(inMemory)).bytes)
+            return
+        }
+        let temp = source.tempDirectory + "/copy-" + Sys.randomToken() + ".tmp"
+        defer { try? Sys.unlink(temp) }
+        try source.export(id, to: temp)
+        let fd: FileDescriptor
+        do { fd = try FileIO.openRead(temp) } catch {
+            throw StoreError.io(error, path: temp, "cannot reopen temporary copy")
+        }
+        try FileIO.closeAfter(fd) { fd in
+            var reader = FileSource(fd)
+            try put(.blob, length: length, from: &reader)
+        }
     }
 }

@@ -109,7 +109,7 @@ public enum Backup {
                 pending.append(contentsOf: References.scan(bytes).filter { !seen.contains($0) })
                 try pack.put(.manifest, bytes)
             } else {
-                try copyBlob(id, length: info.length, from: store, into: pack)
+                try pack.copyBlob(id, length: info.length, from: store)
             }
             objects += 1
             if objects % 512 == 0 { options.progress?(Progress(phase: .objects, objects: objects, bytes: 0)) }
@@ -158,20 +158,4 @@ public enum Backup {
         return seen
     }
 
-    /// Copies a blob with bounded memory (large blobs go through a verified temporary file).
-    static func copyBlob(_ id: ObjectID, length: UInt64, from store: ObjectStore, into pack: ObjectBatch) throws {
-        if length <= 8 << 20 {
-            try pack.put(.blob, try store.read(id, limit: 8 << 20).bytes)
-            return
-        }
-        let temp = store.root + "/tmp/backup-" + UUID().uuidString + ".tmp"
-        defer { try? FileManager.default.removeItem(atPath: temp) }
-        try store.export(id, to: temp)
-        guard let handle = FileHandle(forReadingAtPath: temp) else {
-            throw StoreError(.io, "cannot reopen temporary copy", path: temp)
-        }
-        defer { try? handle.close() }
-        var source = FileSource(.init(rawValue: handle.fileDescriptor))
-        try pack.put(.blob, length: length, from: &source)
-    }
 }

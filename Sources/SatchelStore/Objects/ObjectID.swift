@@ -37,16 +37,7 @@ public struct ObjectID: Hashable, Comparable, Sendable, CustomStringConvertible 
 
     /// Parses 64 hex digits with no prefix.
     public init?(hex: some StringProtocol) {
-        let utf8 = Array(hex.utf8)
-        guard utf8.count == 64 else { return nil }
-        var raw = [UInt8]()
-        raw.reserveCapacity(32)
-        var i = 0
-        while i < 64 {
-            guard let hi = Self.nibble(utf8[i]), let lo = Self.nibble(utf8[i + 1]) else { return nil }
-            raw.append(hi << 4 | lo)
-            i += 2
-        }
+        guard hex.utf8.count == 64, let raw = Hex.decode(hex) else { return nil }
         self.init(bytes: raw)
     }
 
@@ -66,16 +57,7 @@ public struct ObjectID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public var firstByte: UInt8 { UInt8(truncatingIfNeeded: w0 >> 56) }
 
     /// 64 lowercase hex digits.
-    public var hex: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out = [UInt8]()
-        out.reserveCapacity(64)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    public var hex: String { Hex.encode(bytes) }
 
     /// `sha256:<hex>`.
     public var description: String { Self.algorithm + ":" + hex }
@@ -97,15 +79,6 @@ public struct ObjectID: Hashable, Comparable, Sendable, CustomStringConvertible 
     /// Hashes an in-memory payload the way the store does.
     public static func compute(kind: ObjectKind, payload: [UInt8]) -> ObjectID {
         payload.withUnsafeBytes { compute(kind: kind, payload: $0) }
-    }
-
-    private static func nibble(_ c: UInt8) -> UInt8? {
-        switch c {
-        case 0x30...0x39: c - 0x30
-        case 0x61...0x66: c - 0x61 + 10
-        case 0x41...0x46: c - 0x41 + 10
-        default: nil
-        }
     }
 }
 

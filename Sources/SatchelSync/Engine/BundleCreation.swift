@@ -69,7 +69,7 @@ extension SyncEngine {
                 try pack.put(.manifest, bytes)
             } else {
                 if targetHas?(id) == true { continue }
-                try copyBlob(id, length: info.length, into: pack)
+                try pack.copyBlob(id, length: info.length, from: store)
             }
             objects += 1
             if objects % 256 == 0 {
@@ -155,23 +155,5 @@ extension SyncEngine {
         for vocabulary in SyncScope.staffOnlyVocabularies where head.contains("\"\(vocabulary.namespace)\"") {
             throw SyncError(.refused, "object \(id.short) is staff-only (\(vocabulary)) and may not leave for a portal")
         }
-    }
-
-    /// Copies a blob into a pack with bounded memory (large blobs go through a verified temp file).
-    func copyBlob(_ id: ObjectID, length: UInt64, into pack: ObjectBatch) throws {
-        let store = repository.store
-        if length <= 4 << 20 {
-            try pack.put(.blob, try store.read(id, limit: 4 << 20).bytes)
-            return
-        }
-        let temp = store.root + "/tmp/copy-" + UUID().uuidString + ".tmp"
-        defer { try? FileManager.default.removeItem(atPath: temp) }
-        try store.export(id, to: temp)
-        guard let handle = FileHandle(forReadingAtPath: temp) else {
-            throw StoreError(.io, "cannot reopen temporary copy", path: temp)
-        }
-        defer { try? handle.close() }
-        var source = FileSource(.init(rawValue: handle.fileDescriptor))
-        try pack.put(.blob, length: length, from: &source)
     }
 }

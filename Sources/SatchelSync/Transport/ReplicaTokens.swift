@@ -40,9 +40,9 @@ public struct ReplicaTokens: Sendable {
         if let current, current.value.revoked == nil {
             throw SyncError(.exists, "replica \(name) already has an active token; revoke it first (satchel replica revoke \(name))")
         }
-        let token = Self.prefix + Self.hex(Self.randomBytes(32))
-        let salt = Self.randomBytes(16)
-        let record = ReplicaToken(name: name, salt: Self.hex(salt), hash: Self.hex(Self.digest(salt: salt, token: token)),
+        let token = Self.prefix + Hex.encode(Hex.random(32))
+        let salt = Hex.random(16)
+        let record = ReplicaToken(name: name, salt: Hex.encode(salt), hash: Hex.encode(Self.digest(salt: salt, token: token)),
                                   created: .now())
         let id = try repository.store.put(.manifest, record.encoded())
         try repository.store.refs.update(ref, from: current?.id, to: id)
@@ -79,7 +79,7 @@ public struct ReplicaTokens: Sendable {
         var match: ReplicaToken?
         for entry in try repository.store.refs.list(prefix: "tokens/") {
             let record = try repository.load(ReplicaToken.self, entry.id)
-            guard let salt = Self.unhex(record.salt), let stored = Self.unhex(record.hash) else { continue }
+            guard let salt = Hex.decode(record.salt), let stored = Hex.decode(record.hash) else { continue }
             let computed = Self.digest(salt: salt, token: presented)
             if Self.constantTimeEqual(computed, stored), record.revoked == nil { match = record }
         }
@@ -126,40 +126,6 @@ public struct ReplicaTokens: Sendable {
         return difference == 0
     }
 
-    static func randomBytes(_ count: Int) -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<count).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
-    }
 
-    static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
 
-    static func unhex(_ text: String) -> [UInt8]? {
-        let utf8 = Array(text.utf8)
-        guard utf8.count % 2 == 0 else { return nil }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 0x30...0x39: c - 0x30
-            case 0x61...0x66: c - 0x61 + 10
-            default: nil
-            }
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(utf8.count / 2)
-        var i = 0
-        while i < utf8.count {
-            guard let hi = nibble(utf8[i]), let lo = nibble(utf8[i + 1]) else { return nil }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
-        return out
-    }
 }
