@@ -12,10 +12,10 @@ public final class ObjectBatch {
 
     private let includeExisting: Bool
 
-    init(store: ObjectStore, includeExisting: Bool = false) throws {
+    init(store: ObjectStore, includeExisting: Bool = false, policy: CompressionPolicy? = nil) throws {
         self.store = store
         self.includeExisting = includeExisting
-        writer = try PackWriter(tempDirectory: store.tempDirectory, policy: store.compression)
+        writer = try PackWriter(tempDirectory: store.tempDirectory, policy: policy ?? store.compression)
         store.packSet.refresh()
     }
 
@@ -90,8 +90,10 @@ public final class ObjectBatch {
 
 extension ObjectStore {
     /// A batch whose objects are all written, even those the store already holds: for building a
-    /// standalone pack (bundle, archive) from this store's objects.
-    public func detachedPack() throws -> ObjectBatch {
-        try ObjectBatch(store: self, includeExisting: true)
+    /// standalone pack (bundle, archive) from this store's objects. With `compress: false` every
+    /// entry is stored (encoding 0), for a pack that is compressed as a whole afterwards (bundles);
+    /// don't mix that with ``copyPacked(_:from:limit:)``, which copies entries as they are.
+    public func detachedPack(compress: Bool = true) throws -> ObjectBatch {
+        try ObjectBatch(store: self, includeExisting: true, policy: compress ? nil : .never)
     }
 }

@@ -16,6 +16,14 @@ public struct CompressionPolicy: Sendable {
 
     public init() {}
 
+    /// A policy that never compresses: every object is stored as-is (encoding 0). For packs
+    /// that travel inside a stream compressed as a whole (bundles).
+    public static var never: CompressionPolicy {
+        var policy = CompressionPolicy()
+        policy.minimumLength = Int.max
+        return policy
+    }
+
     /// Leading bytes of formats that are compressed already.
     static let compressedMagics: [[UInt8]] = [
         [0xFF, 0xD8, 0xFF],                    // JPEG
@@ -59,5 +67,21 @@ public struct CompressionPolicy: Sendable {
         let probe = UnsafeRawBufferPointer(rebasing: sample.prefix(sampleLength))
         guard let compressed = try? scratch.compressAll(probe) else { return false }
         return Double(compressed.count) < Double(probe.count) * incompressibleRatio
+    }
+}
+
+/// The policy's incompressibility test for callers outside the store (who have no
+/// ``Deflater``): one reusable scratch deflater for the sample test.
+public final class CompressionProbe {
+    public let policy: CompressionPolicy
+    private lazy var scratch = Deflater(level: policy.level, outputCapacity: 64 * 1024)
+
+    public init(policy: CompressionPolicy = CompressionPolicy()) { self.policy = policy }
+
+    /// Whether the policy would deflate a payload of `totalLength` bytes starting with `sample`
+    /// (magic numbers first, then a level-1 deflate of up to ``CompressionPolicy/sampleLength``).
+    public func shouldCompress(sample: UnsafeRawBufferPointer, totalLength: UInt64) -> Bool {
+        if totalLength < UInt64(policy.minimumLength) || CompressionPolicy.hasCompressedMagic(sample) { return false }
+        return policy.shouldCompress(sample: sample, totalLength: totalLength, scratch: scratch)
     }
 }

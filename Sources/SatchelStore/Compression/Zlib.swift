@@ -64,6 +64,37 @@ final class Deflater {
         stream.pointee.next_in = nil
     }
 
+    /// Changes the compression level mid-stream. Everything fed so far is first flushed to a
+    /// block boundary (`Z_BLOCK`) at the old level, so the new level applies exactly to the
+    /// bytes fed after this call; the window (history) is kept. Costs a few bytes per switch.
+    func setLevel(_ level: Int32, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let capacity = output.count
+        try output.withUnsafeMutableBytes { out in
+            let base = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.next_in = nil
+            stream.pointee.avail_in = 0
+            // Flush pending input until zlib leaves output space unused (it has nothing left).
+            while true {
+                stream.pointee.next_out = base
+                stream.pointee.avail_out = uInt(capacity)
+                let status = deflate(stream, Z_BLOCK)
+                guard status == Z_OK || status == Z_BUF_ERROR else { throw ZlibStatus(code: status) }
+                let produced = capacity - Int(stream.pointee.avail_out)
+                if produced > 0 { try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced)) }
+                if stream.pointee.avail_out != 0 { break }
+            }
+            while true {
+                stream.pointee.next_out = base
+                stream.pointee.avail_out = uInt(capacity)
+                let status = deflateParams(stream, level, Z_DEFAULT_STRATEGY)
+                let produced = capacity - Int(stream.pointee.avail_out)
+                if produced > 0 { try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced)) }
+                if status == Z_OK { break }
+                guard status == Z_BUF_ERROR, produced > 0 else { throw ZlibStatus(code: status) }
+            }
+        }
+    }
+
     /// Compresses a whole buffer into a new array (small objects, samples).
     func compressAll(_ input: UnsafeRawBufferPointer) throws -> [UInt8] {
         reset()
@@ -76,9 +107,9 @@ final class Deflater {
 
 /// A reusable zlib (RFC 1950) decompressor that refuses trailing garbage and truncation.
 final class Inflater {
-    private let stream: UnsafeMutablePointer<z_stream>
+    fileprivate let stream: UnsafeMutablePointer<z_stream>
     private var output: [UInt8]
-    private(set) var finished = false
+    fileprivate(set) var finished = false
 
     init(outputCapacity: Int = 256 * 1024) {
         stream = .allocate(capacity: 1)
@@ -131,6 +162,146 @@ final class Inflater {
         let consumed = input.count - Int(stream.pointee.avail_in)
         stream.pointee.next_in = nil
         return consumed
+    }
+}
+
+extension Inflater {
+    /// One pull step: inflates from `input` into `output` until one of them is used up or the
+    /// stream ends. Returns bytes consumed and produced. Throws on a damaged stream.
+    func step(_ input: UnsafeRawBufferPointer,
+              into output: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
+        if finished || output.isEmpty { return (0, 0) }
+        stream.pointee.next_in = UnsafeMutablePointer(
+            mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(input.count)
+        stream.pointee.next_out = output.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        stream.pointee.avail_out = uInt(output.count)
+        let status = inflate(stream, Z_NO_FLUSH)
+        let consumed = input.count - Int(stream.pointee.avail_in)
+        let produced = output.count - Int(stream.pointee.avail_out)
+        stream.pointee.next_in = nil
+        stream.pointee.next_out = nil
+        if status == Z_STREAM_END {
+            finished = true
+        } else if !(status == Z_OK || (status == Z_BUF_ERROR && consumed == 0 && produced == 0)) {
+            throw ZlibStatus(code: status)
+        }
+        return (consumed, produced)
+    }
+}
+
+/// A streaming zlib (RFC 1950) compressor that hands its output to a closure: for writing one
+/// large compressed stream (a bundle) in bounded memory. The level can change mid-stream
+/// (``setLevel(_:)``), e.g. to 0 around data that is compressed already.
+public final class DeflateSink {
+    private let deflater: Deflater
+    private let output: (UnsafeRawBufferPointer) throws -> Void
+    public private(set) var level: Int32
+    private var finished = false
+
+    public init(level: Int32 = 6, output: @escaping (UnsafeRawBufferPointer) throws -> Void) {
+        self.level = level
+        deflater = Deflater(level: level)
+        self.output = output
+    }
+
+    /// Compresses `bytes` at the current level.
+    public func write(_ bytes: UnsafeRawBufferPointer) throws {
+        precondition(!finished, "DeflateSink used after finish")
+        guard !bytes.isEmpty else { return }
+        try deflater.compress(bytes, finish: false, into: output)
+    }
+
+    public func write(_ bytes: [UInt8]) throws {
+        try bytes.withUnsafeBytes { try write($0) }
+    }
+
+    /// Switches to `level` (0 = store) for the bytes written from now on.
+    public func setLevel(_ level: Int32) throws {
+        precondition(!finished, "DeflateSink used after finish")
+        guard level != self.level else { return }
+        try deflater.setLevel(level, into: output)
+        self.level = level
+    }
+
+    /// Ends the stream (writes the final block and the Adler-32 trailer).
+    public func finish() throws {
+        precondition(!finished, "DeflateSink finished twice")
+        finished = true
+        try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: output)
+    }
+}
+
+/// A ``ByteSource`` that inflates one zlib (RFC 1950) stream pulled from another source, in
+/// bounded memory. `read` returns 0 exactly at the end of the compressed stream; a source that
+/// ends first is `.truncated`, a damaged stream `.corrupt`. ``finish()`` checks that nothing
+/// follows the stream.
+public final class InflatingSource: ByteSource {
+    private var source: any ByteSource
+    private let inflater = Inflater(outputCapacity: 1)
+    private var input: [UInt8]
+    private var inputStart = 0
+    private var inputEnd = 0
+    private var sourceEnded = false
+    /// Uncompressed bytes produced so far.
+    public private(set) var produced: UInt64 = 0
+
+    public init(source: any ByteSource, bufferSize: Int = 64 * 1024) {
+        self.source = source
+        input = [UInt8](repeating: 0, count: max(bufferSize, 1024))
+    }
+
+    /// True once the end of the zlib stream has been read.
+    public var ended: Bool { inflater.finished }
+
+    private func refill() throws {
+        inputStart = 0
+        inputEnd = 0
+        guard !sourceEnded else { return }
+        let n = try input.withUnsafeMutableBytes { try source.read(into: $0) }
+        if n == 0 { sourceEnded = true }
+        inputEnd = n
+    }
+
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        guard !buffer.isEmpty else { return 0 }
+        while !inflater.finished {
+            if inputStart == inputEnd { try refill() }
+            if inputStart == inputEnd && sourceEnded {
+                throw StoreError(.truncated, "compressed stream ends early")
+            }
+            let (consumed, made): (Int, Int)
+            do {
+                (consumed, made) = try input.withUnsafeBytes { raw in
+                    try inflater.step(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd]), into: buffer)
+                }
+            } catch is ZlibStatus {
+                throw StoreError(.corrupt, "compressed stream is damaged")
+            }
+            inputStart += consumed
+            if made > 0 {
+                produced += UInt64(made)
+                return made
+            }
+            if consumed == 0 && !inflater.finished {
+                throw StoreError(.corrupt, "compressed stream is damaged (no progress)")
+            }
+        }
+        return 0
+    }
+
+    /// Confirms the stream ended and that its source holds nothing after it.
+    public func finish() throws {
+        var probe: UInt8 = 0
+        if try withUnsafeMutableBytes(of: &probe, { try read(into: $0) }) != 0 {
+            throw StoreError(.corrupt, "compressed stream holds more than expected")
+        }
+        if inputStart < inputEnd { throw StoreError(.corrupt, "bytes follow the end of the compressed stream") }
+        if !sourceEnded {
+            let n = try withUnsafeMutableBytes(of: &probe) { try source.read(into: $0) }
+            if n != 0 { throw StoreError(.corrupt, "bytes follow the end of the compressed stream") }
+            sourceEnded = true
+        }
     }
 }
 

@@ -37,6 +37,28 @@ public struct FileSource: ByteSource {
     }
 }
 
+/// A byte range `[offset, end)` of an open file, read with positional reads (the caller keeps
+/// ownership of the descriptor and closes it).
+public struct FileRangeSource: ByteSource {
+    public let descriptor: FileDescriptor
+    public private(set) var position: Int64
+    public let end: Int64
+
+    public init(_ descriptor: FileDescriptor, offset: Int64, end: Int64) {
+        self.descriptor = descriptor
+        position = offset
+        self.end = end
+    }
+
+    public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        let want = Int(min(Int64(buffer.count), max(0, end - position)))
+        guard want > 0 else { return 0 }
+        let n = try descriptor.read(fromAbsoluteOffset: position, into: UnsafeMutableRawBufferPointer(rebasing: buffer[0..<want]))
+        position += Int64(n)
+        return n
+    }
+}
+
 /// A source that yields `length` pseudo-random or patterned bytes without holding them, for
 /// tests and benchmarks of large payloads.
 public struct GeneratedSource: ByteSource {

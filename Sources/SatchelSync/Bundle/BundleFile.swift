@@ -4,35 +4,53 @@ import SatchelManifest
 import SatchelStore
 import SystemPackage
 
-/// The bundle file layout (docs/FORMAT.md, "Bundles"):
+/// The bundle file layout, format version 2 (docs/FORMAT.md, "Bundles"):
 ///
 /// ```
 /// 0    8  magic "SATCHBDL"
-/// 8    4  format version = 1
-/// 12   4  header length H
-/// 16   H  header: canonical XML, vocabulary urn:satchel:bundle:1
-/// 16+H …  a pack (SPAK format, with its own trailer), no index
+/// 8    4  format version = 2
+/// 12   4  header length H (uncompressed)
+/// 16   8  pack length P (uncompressed)
+/// 24   …  one zlib (RFC 1950) stream of H header bytes (canonical XML, urn:satchel:bundle:1)
+///         followed by P pack bytes (SPAK format, every entry stored, no index)
 /// end-32  SHA-256 of every preceding byte
 /// ```
+///
+/// Header and pack are compressed together so that near-identical manifests (and the header's
+/// heads) share one deflate window; blobs that are compressed already travel at level 0.
 enum BundleFile {
     static let magic: [UInt8] = Array("SATCHBDL".utf8)
-    static let version: UInt32 = 1
-    static let prefixSize = 16
+    static let version: UInt32 = 2
+    static let prefixSize = 24
     static let maxHeaderBytes = 64 << 20
+    /// Pack header (16) + trailer (40): the smallest valid pack.
+    static let minimumPackBytes: UInt64 = 56
+    /// zlib level of the stream; level 0 around incompressible blobs of at least
+    /// `storedBlobMinimum` bytes (smaller ones are not worth the block flush of a level switch).
+    static let level: Int32 = 6
+    static let storedBlobMinimum: UInt64 = 4096
     /// Capabilities this build understands; a bundle naming any other is refused.
     static let capabilities: Set<String> = ["threads-1", "envelopes-1", "drafts-1", "checkpoints-1"]
 
-    /// Writes header + pack + checksum to `path` atomically (temp → fsync → rename).
+    /// Writes prefix + compressed (header + pack) + checksum to `path` atomically
+    /// (temp → fsync → rename). `packPath` is a detached pack whose entries are all stored.
+    /// Returns the bundle's size in bytes.
     static func write(header: BundleHeader, packPath: String, to path: String) throws -> UInt64 {
         let headerBytes = try header.encoded()
-        var prefix = magic
-        BigEndian.append(&prefix, version)
-        BigEndian.append(&prefix, UInt32(headerBytes.count))
         let directory = (path as NSString).deletingLastPathComponent
         let temp = (directory.isEmpty ? "." : directory) + "/.satchel-bundle-" + UUID().uuidString + ".tmp"
         var sha = SHA256()
         var total: UInt64 = 0
         do {
+            let pack = try FileDescriptor.open(FilePath(packPath), .readOnly, options: [.closeOnExec])
+            defer { try? pack.close() }
+            let packLength = UInt64(try pack.seek(offset: 0, from: .end))
+            guard packLength >= minimumPackBytes else { throw SyncError(.badInput, "pack \(packPath) is too short") }
+            var prefix = magic
+            BigEndian.append(&prefix, version)
+            BigEndian.append(&prefix, UInt32(headerBytes.count))
+            BigEndian.append(&prefix, packLength)
+
             let out = try FileDescriptor.open(FilePath(temp), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
                                               permissions: [.ownerReadWrite, .groupRead, .otherRead])
             defer { try? out.close() }
@@ -42,15 +60,11 @@ enum BundleFile {
                 while offset < bytes.count { offset += try out.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
                 total += UInt64(bytes.count)
             }
-            try (prefix + headerBytes).withUnsafeBytes { try emit($0) }
-            let pack = try FileDescriptor.open(FilePath(packPath), .readOnly, options: [.closeOnExec])
-            defer { try? pack.close() }
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            while true {
-                let n = try buffer.withUnsafeMutableBytes { try pack.read(into: $0) }
-                if n == 0 { break }
-                try buffer.withUnsafeBytes { try emit(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-            }
+            try prefix.withUnsafeBytes { try emit($0) }
+            let sink = DeflateSink(level: level) { try emit($0) }
+            try sink.write(headerBytes)
+            try streamPack(pack, length: packLength, into: sink)
+            try sink.finish()
             let digest = Array(sha.finalize())
             try digest.withUnsafeBytes { raw in
                 var offset = 0
@@ -70,19 +84,148 @@ enum BundleFile {
         return total
     }
 
-    /// An opened, checksum-verified bundle: its header and where its pack lies.
-    struct Opened {
+    /// Feeds the pack's bytes to `sink` unchanged, walking its entries so that the payload of an
+    /// incompressible blob (by the store's ``CompressionPolicy``: magic numbers, then a sample)
+    /// goes through at level 0.
+    private static func streamPack(_ pack: FileDescriptor, length: UInt64, into sink: DeflateSink) throws {
+        var cursor = FileCursor(fd: pack, end: Int64(length))
+        let probe = CompressionProbe()
+        try sink.write(try cursor.take(16))  // pack header
+        let entriesEnd = Int64(length) - 40
+        while cursor.position < entriesEnd {
+            let entryHeader = try cursor.take(10)
+            guard entryHeader[1] == 0 else { throw StoreError(.corrupt, "bundle pack entry is not stored") }
+            let payload = entryHeader.withUnsafeBytes { BigEndian.uint64($0, at: 2) }
+            try sink.write(entryHeader)
+            var stored = false
+            if entryHeader[0] == ObjectKind.blob.rawValue && payload >= storedBlobMinimum {
+                let sample = try cursor.peek(Int(min(payload, UInt64(probe.policy.sampleLength))))
+                stored = !sample.withUnsafeBytes { probe.shouldCompress(sample: $0, totalLength: payload) }
+            }
+            if stored { try sink.setLevel(0) }
+            try cursor.copy(payload, to: sink)
+            if stored { try sink.setLevel(level) }
+        }
+        guard cursor.position == entriesEnd else { throw StoreError(.corrupt, "bundle pack entries overrun its trailer") }
+        try cursor.copy(40, to: sink)
+    }
+
+    /// Sequential buffered reads of a file up to `end`.
+    private struct FileCursor {
+        let fd: FileDescriptor
+        let end: Int64
+        /// Position of the next byte handed out.
+        private(set) var position: Int64 = 0
+        private var filePosition: Int64 = 0
+        private var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        private var start = 0
+        private var stop = 0
+
+        init(fd: FileDescriptor, end: Int64) {
+            self.fd = fd
+            self.end = end
+        }
+
+        /// Makes at least `n` (≤ buffer size) bytes available, or throws at the end.
+        private mutating func ensure(_ n: Int) throws {
+            if stop - start >= n { return }
+            if start > 0 {
+                buffer.withUnsafeMutableBytes { raw in
+                    raw.baseAddress!.copyMemory(from: raw.baseAddress! + start, byteCount: stop - start)
+                }
+                stop -= start
+                start = 0
+            }
+            while stop - start < n {
+                let want = Int(min(Int64(buffer.count - stop), end - filePosition))
+                guard want > 0 else { throw StoreError(.corrupt, "bundle pack ends early") }
+                let at = filePosition
+                let got = try buffer.withUnsafeMutableBytes { raw in
+                    try fd.read(fromAbsoluteOffset: at, into: UnsafeMutableRawBufferPointer(rebasing: raw[stop..<(stop + want)]))
+                }
+                guard got > 0 else { throw StoreError(.corrupt, "bundle pack ends early") }
+                filePosition += Int64(got)
+                stop += got
+            }
+        }
+
+        mutating func peek(_ n: Int) throws -> [UInt8] {
+            try ensure(n)
+            return Array(buffer[start..<(start + n)])
+        }
+
+        mutating func take(_ n: Int) throws -> [UInt8] {
+            let bytes = try peek(n)
+            start += n
+            position += Int64(n)
+            return bytes
+        }
+
+        mutating func copy(_ count: UInt64, to sink: DeflateSink) throws {
+            var left = count
+            while left > 0 {
+                if start == stop { try ensure(1) }
+                let k = Int(min(left, UInt64(stop - start)))
+                try buffer.withUnsafeBytes { try sink.write(UnsafeRawBufferPointer(rebasing: $0[start..<(start + k)])) }
+                start += k
+                position += Int64(k)
+                left -= UInt64(k)
+            }
+        }
+    }
+
+    /// An opened, checksum-verified bundle: its header, and the decompressing stream positioned
+    /// at the start of its pack.
+    final class Opened {
         let fd: FileDescriptor
         let header: BundleHeader
-        let packOffset: Int64
-        let packEnd: Int64
+        let packLength: UInt64
         let bytes: UInt64
+        private let stream: InflatingSource
+
+        fileprivate init(fd: FileDescriptor, header: BundleHeader, packLength: UInt64, bytes: UInt64, stream: InflatingSource) {
+            self.fd = fd
+            self.header = header
+            self.packLength = packLength
+            self.bytes = bytes
+            self.stream = stream
+        }
+
+        /// Reads the pack (once) as it streams out of the decompressor.
+        func packReader() -> PackStreamReader {
+            PackStreamReader(source: stream, length: Int64(packLength))
+        }
+
+        /// After the pack was read completely: the compressed stream must end exactly there,
+        /// with nothing after it before the checksum.
+        func finish() throws {
+            do { try stream.finish() } catch let error as StoreError {
+                throw SyncError(.badInput, "bundle is damaged: \(error.message)")
+            }
+        }
+
+        /// Writes the raw pack bytes to `path` (tests, tooling).
+        func copyPack(to path: String) throws {
+            let out = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec],
+                                              permissions: [.ownerReadWrite])
+            defer { try? out.close() }
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            var left = packLength
+            while left > 0 {
+                let want = Int(min(left, UInt64(buffer.count)))
+                let n = try buffer.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
+                guard n > 0 else { throw SyncError(.badInput, "bundle pack ends early") }
+                _ = try buffer.withUnsafeBytes { try out.writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                left -= UInt64(n)
+            }
+        }
 
         func close() { try? fd.close() }
     }
 
-    /// Opens a bundle: checks magic, version, the trailing checksum over the whole file, the
-    /// header's schema and its capabilities. Any damage is `.badInput` naming what failed.
+    /// Opens a bundle: checks magic, version, the trailing checksum over the whole file, then
+    /// inflates the header and checks its schema and capabilities. Any damage is `.badInput`
+    /// naming what failed.
     static func open(_ path: String) throws -> Opened {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) } catch {
@@ -99,8 +242,9 @@ enum BundleFile {
                 throw SyncError(.badInput, "bundle format version \(fileVersion) is not supported (this build reads \(version))")
             }
             let headerLength = Int(prefix.withUnsafeBytes { BigEndian.uint32($0, at: 12) })
-            guard headerLength <= maxHeaderBytes, Int64(prefixSize + headerLength + 32) <= size else {
-                throw SyncError(.badInput, "bundle header length is impossible (truncated or tampered)")
+            let packLength = prefix.withUnsafeBytes { BigEndian.uint64($0, at: 16) }
+            guard headerLength <= maxHeaderBytes, packLength >= minimumPackBytes, packLength < UInt64(Int64.max) else {
+                throw SyncError(.badInput, "bundle header or pack length is impossible (truncated or tampered)")
             }
             // Trailing checksum over everything before it.
             var sha = SHA256()
@@ -119,8 +263,18 @@ enum BundleFile {
             guard Array(sha.finalize()) == trailer else {
                 throw SyncError(.badInput, "bundle checksum does not match: the file is damaged, truncated or tampered with")
             }
+            let stream = InflatingSource(source: FileRangeSource(fd, offset: Int64(prefixSize), end: body))
             var headerBytes = [UInt8](repeating: 0, count: headerLength)
-            _ = try headerBytes.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: Int64(prefixSize), into: $0) }
+            do {
+                var filled = 0
+                while filled < headerLength {
+                    let n = try headerBytes.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+                    guard n > 0 else { throw StoreError(.truncated, "compressed stream ends inside the header") }
+                    filled += n
+                }
+            } catch let error as StoreError {
+                throw SyncError(.badInput, "bundle is damaged: \(error.message)")
+            }
             let header: BundleHeader
             do { header = try BundleHeader.decode(headerBytes, trust: .untrusted) } catch {
                 throw SyncError(.badInput, "bundle header is invalid: \(error)")
@@ -128,7 +282,7 @@ enum BundleFile {
             for capability in header.capabilities where !capabilities.contains(capability) {
                 throw SyncError(.badInput, "bundle needs capability '\(capability)', which this build does not have; upgrade Satchel")
             }
-            return Opened(fd: fd, header: header, packOffset: Int64(prefixSize + headerLength), packEnd: body, bytes: UInt64(size))
+            return Opened(fd: fd, header: header, packLength: packLength, bytes: UInt64(size), stream: stream)
         } catch {
             try? fd.close()
             throw error

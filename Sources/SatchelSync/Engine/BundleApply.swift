@@ -60,7 +60,7 @@ extension SyncEngine {
         var messagesIn: [ObjectID: MessageManifest] = [:]
         var draftsIn: [ObjectID: AnyManifest] = [:]
         var result = ApplyResult()
-        let reader = PackStreamReader(fd: bundle.fd, offset: bundle.packOffset, end: bundle.packEnd)
+        let reader = bundle.packReader()
         do {
             while let entry = try reader.next() {
                 let id: ObjectID
@@ -112,6 +112,7 @@ extension SyncEngine {
                 }
             }
             try reader.finish()
+            try bundle.finish()
         } catch let error as StoreError {
             throw SyncError(.badInput, "bundle pack is damaged: \(error.message)")
         }

@@ -52,7 +52,8 @@ extension SyncEngine {
         }
 
         // Objects: everything reachable from the heads through manifest mentions, each once.
-        let pack = try store.detachedPack()
+        // Entries are stored: the bundle compresses the pack as one stream (BundleFile).
+        let pack = try store.detachedPack(compress: false)
         var sealed = false
         defer { if !sealed { pack.abandon() } }
         var seen = Set<ObjectID>()
