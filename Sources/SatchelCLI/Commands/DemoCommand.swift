@@ -164,7 +164,7 @@ struct DemoCommand: AsyncParsableCommand {
 
                 Done in \(String(format: "%.2f", summary.seconds)) s: \(summary.threads) threads, \(summary.objects) objects, \
                 \(Output.bytes(summary.bytes)) on the laptop; converged: \(converged); fsck clean: \(clean).
-                Explore:
+                Explore (satchel = `swift run satchel`, or .build/debug/satchel):
                   satchel thread list --store \(laptopPath)
                   satchel thread show \(labThread.thread) --store \(portalPath) --as u1
                   satchel outbox list --store \(portalPath)
