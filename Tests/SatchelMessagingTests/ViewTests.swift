@@ -101,3 +101,20 @@ import Testing
         }
     }
 }
+
+@Suite struct DirectoryCacheTests {
+    @Test func aNewImportReplacesTheCachedDirectory() throws {
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let ws = try clinic.workstation()
+        let first = try ws.directory()
+        #expect(try ws.directory() == first)  // served from the cache
+        var changed = first
+        changed.staff.append(.init(id: "s9", name: "New Hire"))
+        let xml = String(decoding: try changed.encoded(), as: UTF8.self)
+        try ws.importDirectory(Array(xml.utf8))
+        #expect(try ws.directory().staff.contains { $0.id == "s9" })
+        // Another handle on the same store sees it too.
+        #expect(try Repository.open(at: ws.store.root).directory().staff.contains { $0.id == "s9" })
+    }
+}

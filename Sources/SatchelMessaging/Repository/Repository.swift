@@ -1,6 +1,7 @@
 import Foundation
 import SatchelManifest
 import SatchelStore
+import Synchronization
 
 /// A Satchel store as the messaging layer sees it: the object store, its configuration (role,
 /// replica ID) and the ref namespaces that hold messaging state.
@@ -21,6 +22,10 @@ public final class Repository: Sendable {
     public var role: StoreConfig.Role { config.role }
     public var replica: String { config.replica }
     public var isPortal: Bool { config.role == .portal }
+
+    /// The last directory decoded, by object ID: a long-lived repository (`satchel serve`)
+    /// decodes a large clinic directory once, not on every send, reply or bundle apply.
+    private let directoryCache = Mutex<(id: ObjectID, directory: Directory)?>(nil)
 
     init(store: ObjectStore, config: StoreConfig) {
         self.store = store
@@ -114,10 +119,13 @@ public final class Repository: Sendable {
 
     /// The current directory. Throws `.notFound` before the first import.
     public func directory() throws -> Directory {
-        guard let head = try head(Directory.self, Self.directoryRef) else {
+        guard let id = try store.refs.read(Self.directoryRef) else {
             throw MessagingError.notFound("no directory imported yet (satchel directory import FILE.xml)")
         }
-        return head.value
+        if let cached = directoryCache.withLock({ $0 }), cached.id == id { return cached.directory }
+        let directory = try load(Directory.self, id)
+        directoryCache.withLock { $0 = (id, directory) }
+        return directory
     }
 
     /// Validates a directory file (schema, references) and makes it the current directory.
