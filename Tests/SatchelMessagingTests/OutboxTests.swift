@@ -1,6 +1,6 @@
 import Foundation
 import SatchelManifest
-import SatchelMessaging
+@testable import SatchelMessaging
 import SatchelStore
 import Testing
 
@@ -77,5 +77,31 @@ import Testing
         let portal = try clinic.portal()
         expectRejected(.refused, in: portal) { try portal.send(request(to: ["u1", "u5"])) }
         #expect(try portal.outbox().isEmpty)
+    }
+}
+
+@Suite struct ContactIndexTests {
+    @Test func portalImportIndexesContactsAndReimportUpdatesThem() throws {
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let portal = try clinic.portal()
+        let directory = try portal.directory()
+        let contacts = try portal.store.refs.list(prefix: "contacts/")
+        #expect(contacts.count == directory.portalUsers.filter { user in directory.patients.contains { $0.id == user.patient } }.count)
+        #expect(try portal.store.refs.read(Repository.settingsRef) != nil)
+        // Notifications come from the index: the queued address follows a re-import.
+        var changed = directory
+        let index = try #require(changed.patients.firstIndex { $0.id == "p1" })
+        changed.patients[index].email = "new-address@example.org"
+        changed.portalUsers.removeAll { $0.id == "u2" }
+        try portal.importDirectory(Array(try changed.encoded()))
+        #expect(try portal.store.refs.read(Repository.contactRef("u2")) == nil)
+        let partial = try #require(try portal.notificationDirectory(for: ["u1"]))
+        #expect(partial.patients.map(\.email) == ["new-address@example.org"])
+        #expect(partial.portalUsers.map(\.id) == ["u1"])
+        #expect(partial.settings == changed.settings)
+        // A workstation keeps no index.
+        let ws = try clinic.workstation()
+        #expect(try ws.store.refs.list(prefix: "contacts/").isEmpty)
     }
 }

@@ -83,7 +83,8 @@ extension Repository {
     /// the heads that made the messages readable. Without a directory nothing can be queued.
     public func queueNotifications(for messages: [MessageManifest], in batch: ObjectBatch,
                                    now: Timestamp = .now()) throws -> [RefUpdate] {
-        guard isPortal, !messages.isEmpty, let directory = try? directory() else { return [] }
+        guard isPortal, !messages.isEmpty,
+              let directory = try notificationDirectory(for: Set(messages.flatMap(\.recipients))) else { return [] }
         let writer = OutboxWriter(repository: self, directory: directory, batch: batch, now: now)
         return try messages.flatMap { try writer.queue($0) }
     }

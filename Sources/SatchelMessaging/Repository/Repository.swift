@@ -133,10 +133,17 @@ public final class Repository: Sendable {
     @discardableResult
     public func importDirectory(_ fileBytes: [UInt8]) throws -> (id: ObjectID, directory: Directory) {
         let directory = try Directory.importFile(fileBytes)
-        let bytes = try directory.encoded()
-        let id = try store.put(.manifest, bytes)
+        let batch = try store.batch()
+        var published = false
+        defer { if !published { batch.abandon() } }
+        let id = try batch.put(.manifest, directory.encoded())
         let current = try store.refs.read(Self.directoryRef)
-        try store.refs.update(Self.directoryRef, from: current, to: id)
+        var updates = current == id ? [] : [RefUpdate(Self.directoryRef, from: current, to: id)]
+        // A portal keeps a small per-person index for notifications (ContactIndex.swift).
+        if isPortal { updates += try contactIndexUpdates(for: directory, batch: batch) }
+        try batch.commit()
+        published = true
+        try store.refs.commit(updates)
         return (id, directory)
     }
 }
