@@ -132,15 +132,16 @@ let package = Package(
         ),
 
         // Benchmarks and harnesses (not part of the product).
+        .target(name: "BenchSupport", path: "Tools/BenchSupport", swiftSettings: strict),
         .executableTarget(
             name: "StoreBench",
-            dependencies: ["SatchelStore"],
+            dependencies: ["BenchSupport", "SatchelStore"],
             path: "Tools/StoreBench",
             swiftSettings: strict
         ),
         .executableTarget(
             name: "SyncBench",
-            dependencies: ["SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
+            dependencies: ["BenchSupport", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
             path: "Tools/SyncBench",
             swiftSettings: strict
         ),
@@ -152,7 +153,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "MessagingBench",
-            dependencies: ["SatchelMessaging"],
+            dependencies: ["BenchSupport", "SatchelMessaging"],
             path: "Tools/MessagingBench",
             swiftSettings: strict
         ),

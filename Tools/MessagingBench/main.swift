@@ -9,6 +9,7 @@
 // (`MessagingBench --child STORE FILE`), so the peak RSS reported (the child's VmHWM) is that of
 // the send alone: open store, load directory, resolve, stream the attachment, write N messages
 // and N threads into one pack, commit N thread refs.
+import BenchSupport
 import Foundation
 import SatchelManifest
 import SatchelMessaging
@@ -26,11 +27,6 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-func peakRSSKiB() -> Int {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-          let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }) else { return -1 }
-    return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") ?? -1
-}
 
 func totalBytes(_ dir: String) -> Int {
     var total = 0
@@ -58,7 +54,7 @@ func child(store: String, attachment: String) {
         request.body = .text("Our clinic hours change next week. Please see the attached schedule.")
         request.attachments = [.file(path: attachment, name: "schedule.pdf")]
         let result = try repository.send(request)
-        print(String(format: "%.3f", seconds(since: start)), result.threads.count, peakRSSKiB())
+        print(String(format: "%.3f", seconds(since: start)), result.threads.count, BenchProcess.selfPeakRSSKiB())
     } catch {
         fail("send failed: \(error)")
     }

@@ -1,3 +1,4 @@
+import BenchSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -100,7 +101,7 @@ final class Bench {
     init(options: Options) throws {
         self.options = options
         work = try Posix.makeTempDirectory(in: options.directory, prefix: "storebench-")
-        selfExe = try Posix.selfExecutable()
+        selfExe = try BenchProcess.selfExecutable()
         let path = Posix.getenv("PATH") ?? "/usr/local/bin:/usr/bin:/bin"
         try Posix.mkdir(work + "/home")
         // A private HOME and no system config: no user or system git settings leak in.

@@ -1,3 +1,4 @@
+import BenchSupport
 import SatchelStore
 
 /// The Satchel side of each measurement, run in a child process (`StoreBench --phase <name>`)
@@ -21,7 +22,7 @@ enum Phase: String, CaseIterable {
 
     func run(_ args: Arguments) throws {
         var result: [(String, String)] = []
-        let start = Posix.now()
+        let start = BenchProcess.now()
         switch self {
         case .noop:
             break
@@ -53,8 +54,8 @@ enum Phase: String, CaseIterable {
             let id = try store.putFile(.blob, path: args.input)
             result += [("id", id.description)]
         }
-        let seconds = Posix.now() - start
-        result += [("seconds", String(seconds)), ("peakRSSKiB", String(Posix.selfPeakRSSKiB()))]
+        let seconds = BenchProcess.now() - start
+        result += [("seconds", String(seconds)), ("peakRSSKiB", String(BenchProcess.selfPeakRSSKiB()))]
         let text = result.map { "\($0.0)=\($0.1)\n" }.joined()
         try Posix.writeFile(args.result, Array(text.utf8))
     }

@@ -3,24 +3,13 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import BenchSupport
 
 // Small libc helpers for the benchmark. StoreBench deliberately does not import Foundation:
 // its children are measured for peak RSS, and Foundation alone would add several MiB that the
 // store does not need.
 
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
-
 enum Posix {
-    /// Monotonic seconds.
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
     static func errnoText() -> String {
         String(cString: strerror(errno))
     }
@@ -157,29 +146,6 @@ enum Posix {
     static func getenv(_ name: String) -> String? {
         guard let value = Glibc.getenv(name) else { return nil }
         return String(cString: value)
-    }
-
-    /// Peak resident set of this process image, KiB: `VmHWM` from /proc/self/status.
-    ///
-    /// Not getrusage's ru_maxrss: the kernel carries the pre-exec address space's high-water mark
-    /// into ru_maxrss at exec, and with posix_spawn (vfork) that is the *parent's* peak, so a
-    /// child's ru_maxrss is never below its spawner's. VmHWM covers only this image.
-    static func selfPeakRSSKiB() -> Int {
-        let status = (try? readText("/proc/self/status")) ?? ""
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            if let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { return kib }
-        }
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        return usage.ru_maxrss
-    }
-
-    /// The running executable (for re-exec of a phase).
-    static func selfExecutable() throws -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { throw BenchError("cannot read /proc/self/exe") }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Flushes all dirty data so a timed run does not pay for earlier writes (or deletions).

@@ -1,3 +1,4 @@
+import BenchSupport
 /// Markdown tables for the results (printed, and pasted as-is into docs/BENCHMARKS.md).
 extension Bench {
     func mbPerSecond(_ bytes: UInt64, _ seconds: Double) -> Double { Double(bytes) / seconds / 1e6 }

@@ -1,3 +1,4 @@
+import BenchSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -59,7 +60,7 @@ enum Spawn {
             for p in cEnv { free(p) }
         }
         var pid: pid_t = 0
-        let start = Posix.now()
+        let start = BenchProcess.now()
         let rc = cArgs.withUnsafeBufferPointer { args in
             cEnv.withUnsafeBufferPointer { env in
                 posix_spawnp(&pid, argv[0], &actions, nil, args.baseAddress!, env.baseAddress!)
@@ -71,7 +72,7 @@ enum Spawn {
         while wait4(pid, &status, 0, &usage) < 0 {
             guard errno == EINTR else { throw BenchError("wait4 failed: \(Posix.errnoText())") }
         }
-        let end = Posix.now()
+        let end = BenchProcess.now()
         let exited = (status & 0x7f) == 0
         let code: Int32 = exited ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         return ChildRun(seconds: end - start, peakRSSKiB: usage.ru_maxrss,

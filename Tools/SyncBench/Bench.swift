@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 import SatchelManifest
 import SatchelMessaging
@@ -114,7 +115,7 @@ final class Bench {
         let base = options.directory + "/syncbench-" + String(UInt32.random(in: 0...UInt32.max), radix: 16)
         try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: false)
         work = base
-        selfExe = try Proc.selfExecutable()
+        selfExe = try BenchProcess.selfExecutable()
         let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         try FileManager.default.createDirectory(atPath: work + "/home", withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: work + "/scratch", withIntermediateDirectories: true)
@@ -224,7 +225,7 @@ final class Bench {
 
         // The same objects, one file per object payload at <2 hex>/<62 hex> of its ID.
         let repo = pair.root + "/git-export"
-        let start = Clock.now()
+        let start = BenchProcess.now()
         let objects = try pair.reachableFromThreads()
         guard objects.count == result.objects else {
             throw BenchError("reachable objects \(objects.count) ≠ bundle objects \(result.objects)")
@@ -243,7 +244,7 @@ final class Bench {
                 throw BenchError("cannot write export file for \(id)")
             }
         }
-        result.exportSeconds = Clock.now() - start
+        result.exportSeconds = BenchProcess.now() - start
         try Proc.run(["git", "init", "-q", repo], environment: gitEnv)
         sync()
         let git = ["git", "-c", "gc.auto=0", "-C", repo]

@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 import SatchelManifest
 import SatchelMessaging
@@ -82,10 +83,10 @@ final class StorePair {
         workstation = try Repository.create(at: root + "/workstation", role: .workstation, name: "clinic-laptop")
         portal = try Repository.create(at: root + "/portal", role: .portal, name: "portal",
                                        portalURL: "https://portal.example.org")
-        var t = Clock.now()
+        var t = BenchProcess.now()
         try workstation.importDirectory(xml)
         try portal.importDirectory(xml)
-        buildSeconds["directory imported into both stores"] = Clock.now() - t
+        buildSeconds["directory imported into both stores"] = BenchProcess.now() - t
         log("  N=\(threads): directory imported (\(Fmt.mb(UInt64(xml.count))) MB XML)")
 
         // One bulk send: one thread per patient, body stored once.
@@ -93,27 +94,27 @@ final class StorePair {
         request.bulk = .all
         request.subject = "Flu vaccination clinic"
         request.body = .text(TextGenerator.text(bytes: 700, seed: 1))
-        t = Clock.now()
+        t = BenchProcess.now()
         let result = try workstation.send(request)
-        buildSeconds["bulk send of \(Fmt.grouped(threads)) threads (workstation)"] = Clock.now() - t
+        buildSeconds["bulk send of \(Fmt.grouped(threads)) threads (workstation)"] = BenchProcess.now() - t
         guard result.threads.count == threads, result.skipped.isEmpty else {
             throw BenchError("bulk send made \(result.threads.count) threads, skipped \(result.skipped.count); expected \(threads)")
         }
         threadIDs = result.threads.map(\.thread)
-        log("  N=\(threads): bulk send done in \(Fmt.f(Clock.now() - t, 1)) s")
+        log("  N=\(threads): bulk send done in \(Fmt.f(BenchProcess.now() - t, 1)) s")
 
         let engine = SyncEngine(workstation)
-        t = Clock.now()
+        t = BenchProcess.now()
         let first = try engine.sync(with: portal)
-        buildSeconds["first sync (full, workstation ↔ portal)"] = Clock.now() - t
-        log("  N=\(threads): first sync \(Fmt.f(Clock.now() - t, 1)) s (\(first.sent.objects) objects, \(first.sent.bytes) B)")
+        buildSeconds["first sync (full, workstation ↔ portal)"] = BenchProcess.now() - t
+        log("  N=\(threads): first sync \(Fmt.f(BenchProcess.now() - t, 1)) s (\(first.sent.objects) objects, \(first.sent.bytes) B)")
         guard first.sent.threads == threads else {
             throw BenchError("first sync sent \(first.sent.threads) threads, expected \(threads)")
         }
-        t = Clock.now()
+        t = BenchProcess.now()
         _ = try engine.sync(with: portal)
-        buildSeconds["second sync (acks settle)"] = Clock.now() - t
-        log("  N=\(threads): second sync \(Fmt.f(Clock.now() - t, 1)) s")
+        buildSeconds["second sync (acks settle)"] = BenchProcess.now() - t
+        log("  N=\(threads): second sync \(Fmt.f(BenchProcess.now() - t, 1)) s")
     }
 
     var workstationPath: String { workstation.store.root }
@@ -125,7 +126,7 @@ final class StorePair {
         let stride = max(1, threads / count)
         var picked: [String] = []
         var attachments = 0
-        let start = Clock.now()
+        let start = BenchProcess.now()
         for i in 0..<min(count, threads) {
             let thread = threadIDs[(i * stride + round % stride) % threads]
             let seed = UInt64(round * 100_000 + i + 2)
@@ -140,7 +141,7 @@ final class StorePair {
                                   attachments: files)
             picked.append(thread)
         }
-        return (picked, attachments, Clock.now() - start)
+        return (picked, attachments, BenchProcess.now() - start)
     }
 
     /// Portal → workstation bundle so the workstation learns what the portal received (its

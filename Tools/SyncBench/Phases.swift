@@ -1,3 +1,4 @@
+import BenchSupport
 import Foundation
 import SatchelManifest
 import SatchelMessaging
@@ -38,23 +39,23 @@ enum Phase: String, CaseIterable {
             let repository = try Repository.open(at: try arg("--store"))
             let role = StoreConfig.Role(rawValue: try arg("--role")) ?? .portal
             let engine = SyncEngine(repository)
-            let cpu = Clock.cpu()
+            let cpu = BenchProcess.cpuSeconds()
             let (summary, seconds) = try Clock.time {
                 try engine.createBundle(for: try arg("--target"), targetRole: role, to: try arg("--out"))
             }
-            result += [("seconds", String(seconds)), ("cpu", String(Clock.cpu() - cpu)), ("bytes", String(summary.bytes)),
+            result += [("seconds", String(seconds)), ("cpu", String(BenchProcess.cpuSeconds() - cpu)), ("bytes", String(summary.bytes)),
                        ("objects", String(summary.objects)), ("threads", String(summary.threads)),
                        ("full", String(summary.full)), ("headerBytes", String(try Self.headerLength(try arg("--out"))))]
         case .apply:
             let repository = try Repository.open(at: try arg("--store"))
             let engine = SyncEngine(repository)
-            let cpu = Clock.cpu()
+            let cpu = BenchProcess.cpuSeconds()
             let (applied, seconds) = try Clock.time { try engine.applyBundle(try arg("--bundle")) }
-            result += [("seconds", String(seconds)), ("cpu", String(Clock.cpu() - cpu)), ("threads", String(applied.threads)),
+            result += [("seconds", String(seconds)), ("cpu", String(BenchProcess.cpuSeconds() - cpu)), ("threads", String(applied.threads)),
                        ("objects", String(applied.objects)), ("merged", String(applied.merged)),
                        ("fastForwarded", String(applied.fastForwarded)), ("unchanged", String(applied.unchanged))]
         }
-        result.append(("peakRSSKiB", String(Proc.selfPeakRSSKiB())))
+        result.append(("peakRSSKiB", String(BenchProcess.selfPeakRSSKiB())))
         try ResultFile.write(try arg("--result"), result)
     }
 

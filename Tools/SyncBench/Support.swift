@@ -4,54 +4,19 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-
-struct BenchError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
-}
+import BenchSupport
 
 enum Clock {
-    /// Monotonic seconds.
-    static func now() -> Double {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
-    }
-
     /// Runs `body` and returns its result with the seconds it took.
     static func time<T>(_ body: () throws -> T) rethrows -> (T, Double) {
-        let start = now()
+        let start = BenchProcess.now()
         let value = try body()
-        return (value, now() - start)
+        return (value, BenchProcess.now() - start)
     }
 
-    /// User + system CPU seconds this process has used so far.
-    static func cpu() -> Double {
-        var usage = rusage()
-        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-        func s(_ tv: timeval) -> Double { Double(tv.tv_sec) + Double(tv.tv_usec) / 1e6 }
-        return s(usage.ru_utime) + s(usage.ru_stime)
-    }
 }
 
 enum Proc {
-    /// Peak resident set of this process image, KiB (VmHWM; see StoreBench's Posix.selfPeakRSSKiB
-    /// for why not ru_maxrss).
-    static func selfPeakRSSKiB() -> Int {
-        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
-        for line in status.split(separator: "\n") where line.hasPrefix("VmHWM:") {
-            if let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) }) { return kib }
-        }
-        return 0
-    }
-
-    static func selfExecutable() throws -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        guard n > 0 else { throw BenchError("cannot read /proc/self/exe") }
-        return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
     /// Runs a command to completion; returns wall seconds. Throws on a non-zero exit, with the
     /// tail of its stderr.
     @discardableResult
@@ -72,10 +37,10 @@ enum Proc {
         process.standardOutput = out
         process.standardError = err
         process.standardInput = FileHandle.nullDevice
-        let start = Clock.now()
+        let start = BenchProcess.now()
         try process.run()
         process.waitUntilExit()
-        let seconds = Clock.now() - start
+        let seconds = BenchProcess.now() - start
         try? out?.close()
         try? err?.close()
         guard process.terminationReason == .exit, process.terminationStatus == 0 else {
