@@ -113,6 +113,21 @@ extension Repository {
         try setStatus(.open, thread: threadID, as: staffID)
     }
 
+    /// Turns patient replies on or off in a thread. Staff only.
+    public func setReplies(_ allowed: Bool, thread threadID: String, as staffID: String, now: Timestamp = .now()) throws {
+        let directory = try directory()
+        guard case .staff = try actor(staffID, in: directory) else {
+            throw MessagingError.refused("only staff may turn replies \(allowed ? "on" : "off"); \(staffID) is a portal user")
+        }
+        let (head, current) = try thread(threadID)
+        var thread = current
+        guard thread.allowReplies.value != allowed else { return }
+        thread.version[replica] += 1
+        thread.allowReplies = .init(allowed, dot: Dot(replica: replica, counter: thread.version[replica]))
+        let object = try store.put(.manifest, thread.encoded())
+        try commitThread([RefUpdate(try Self.threadRef(threadID), from: head, to: object)], threadID)
+    }
+
     private func setStatus(_ status: ThreadManifest.Status, thread threadID: String, as actorID: String) throws {
         let directory = try directory()
         guard case .staff = try actor(actorID, in: directory) else {
