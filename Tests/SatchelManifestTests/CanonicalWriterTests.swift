@@ -125,7 +125,8 @@ import Testing
     }
 
     @Test func unknownVersionsAndForeignNamespacesAreRefused() {
-        #expect(manifestError { _ = try Vocabulary.identify(namespace: "urn:satchel:thread:2") }?.code == .unknownVersion)
+        #expect(manifestError { _ = try Vocabulary.identify(namespace: "urn:satchel:thread:3") }?.code == .unknownVersion)
+        #expect(manifestError { _ = try Vocabulary.identify(namespace: "urn:satchel:message:2") }?.code == .unknownVersion)
         #expect(manifestError { _ = try Vocabulary.identify(namespace: "urn:satchel:thread:01") }?.code == .unknownVersion)
         #expect(manifestError { _ = try Vocabulary.identify(namespace: "urn:satchel:spaceship:1") }?.code == .wrongNamespace)
         #expect(manifestError { _ = try Vocabulary.identify(namespace: nil) }?.code == .wrongNamespace)
@@ -141,7 +142,7 @@ import Testing
 
     /// Privacy by construction: the patient-visible vocabularies have no place for Bcc.
     @Test func patientVisibleSchemasHaveNoBcc() throws {
-        for vocabulary in [Vocabulary.message, .thread] {
+        for vocabulary in [Vocabulary.message, .thread, .event] {
             let schema = try SchemaRegistry.resource(vocabulary).text
             #expect(!schema.lowercased().contains("name=\"bcc"))
         }

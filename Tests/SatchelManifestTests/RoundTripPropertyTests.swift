@@ -71,11 +71,10 @@ import Testing
     @Test func threadEncodingIgnoresInsertionOrder() async {
         await propertyCheck(count: 100, input: Manifests.thread, Self.seeds) { thread, seed in
             var rng = SplitMix(state: seed)
-            var rebuilt = ThreadManifest(id: thread.id, patient: thread.patient, subject: thread.subject,
-                                         created: thread.created, status: thread.status,
-                                         allowReplies: thread.allowReplies, version: thread.version,
-                                         messages: thread.messages.shuffled(using: &rng))
-            for conflict in thread.conflicts.shuffled(using: &rng) { rebuilt.record(conflict) }
+            let rebuilt = try ThreadManifest(id: thread.id, patient: thread.patient, subject: thread.subject,
+                                             created: thread.created, firstMessage: thread.firstMessage,
+                                             initialAllowReplies: thread.initialAllowReplies, version: thread.version,
+                                             events: thread.events.shuffled(using: &rng))
             #expect(rebuilt == thread)
             let rebuiltBytes = try rebuilt.encoded(), threadBytes = try thread.encoded()
             #expect(rebuiltBytes == threadBytes)

@@ -4,7 +4,8 @@ import Testing
 
 @Suite struct ValidFixtureTests {
     static let samples: [(String, Vocabulary)] = [
-        ("store", .store), ("directory", .directory), ("thread", .thread),
+        ("store", .store), ("directory", .directory), ("thread", .thread), ("thread-1", .thread),
+        ("event", .event),
         ("message", .message), ("envelope", .envelope), ("draft", .draft),
         ("draft-tombstone", .draft), ("draftset", .draftSet),
         ("notification", .notification), ("bundle", .bundle), ("checkpoint", .checkpoint),
@@ -32,6 +33,7 @@ import Testing
         case .store(let m): try m.encoded()
         case .directory(let m): try m.encoded()
         case .thread(let m): try m.encoded()
+        case .event(let m): try m.encoded()
         case .message(let m): try m.encoded()
         case .envelope(let m): try m.encoded()
         case .draft(let m): try m.encoded()

@@ -48,7 +48,7 @@ import Testing
                 if let thread = try threads(portal).sorted().first {
                     let (_, manifest) = try portal.thread(thread)
                     let user = manifest.patient == "p1" ? "u1" : "u3"
-                    if manifest.status.value == .open && manifest.allowReplies.value {
+                    if manifest.status == .open && manifest.allowReplies {
                         created.insert(try portal.reply(thread: thread, as: user, body: .text("reply")).message)
                     }
                 }

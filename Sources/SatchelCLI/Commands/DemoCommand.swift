@@ -116,7 +116,7 @@ struct DemoCommand: AsyncParsableCommand {
         _ = try SyncEngine(laptop).sync(with: portal)
         let onLaptop = try laptop.thread(labThread.thread), onPortal = try portal.thread(labThread.thread)
         let converged = try Self.heads(laptop) == Self.heads(portal)
-        say("  thread \(labThread.thread): \(onLaptop.thread.status.value.rawValue), \(onLaptop.thread.messages.count) messages; "
+        say("  thread \(labThread.thread): \(onLaptop.thread.status.rawValue), \(onLaptop.thread.messages.count) messages; "
             + "same head on both stores: \(onLaptop.head == onPortal.head)")
 
         step("Rosa's view on the portal: her threads only, no Staff Bcc.")

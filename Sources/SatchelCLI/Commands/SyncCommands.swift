@@ -25,6 +25,8 @@ struct BundleCommand: AsyncParsableCommand {
         @Option(name: .customLong("for"), help: "Replica ID of the receiving store.") var target: String
         @Option(name: .shortAndLong, help: "Bundle file to write (must not exist).") var output: String
         @Option(help: "Role of the receiving store if this store has not synced with it yet.") var role: String?
+        @Flag(help: "Everything, not only what changed since the peer's checkpoint (for a peer that lacks a prerequisite).")
+        var full = false
 
         struct Result: Encodable { var bundle: String; var threads, objects: Int; var bytes: UInt64; var full: Bool }
 
@@ -37,7 +39,7 @@ struct BundleCommand: AsyncParsableCommand {
             guard !FileManager.default.fileExists(atPath: output) else { throw CLIError(.targetExists, "\(output) already exists") }
             let progress = TerminalProgress(json: global.json)
             let summary = try SyncEngine(repository).createBundle(for: target, targetRole: role, to: output,
-                                                                  progress: progress.handler)
+                                                                  full: full, progress: progress.handler)
             progress.done()
             let result = Result(bundle: output, threads: summary.threads, objects: summary.objects, bytes: summary.bytes, full: summary.full)
             if global.json { try Output.json(result) } else {
@@ -82,7 +84,10 @@ struct BundleCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Bundle file.") var file: String
 
-        struct Result: Encodable { var applied, fastForwarded, merged, unchanged, objects: Int }
+        struct Result: Encodable {
+            var applied, fastForwarded, merged, unchanged, objects: Int
+            var quarantined: [QuarantinedJSON]
+        }
 
         func run() async throws {
             let repository = try StoreContext.open(global)
@@ -90,9 +95,11 @@ struct BundleCommand: AsyncParsableCommand {
             let r = try SyncEngine(repository).applyBundle(file, progress: progress.handler)
             progress.done()
             CLILog.logger.debug("bundle applied", metadata: ["objects": "\(r.objects)", "merged": "\(r.merged)"])
-            let result = Result(applied: r.applied, fastForwarded: r.fastForwarded, merged: r.merged, unchanged: r.unchanged, objects: r.objects)
+            let result = Result(applied: r.applied, fastForwarded: r.fastForwarded, merged: r.merged, unchanged: r.unchanged,
+                                objects: r.objects, quarantined: r.quarantined.map(QuarantinedJSON.init))
             if global.json { try Output.json(result) } else {
                 Output.line("Applied \(file): \(r.applied) new, \(r.fastForwarded) fast-forwarded, \(r.merged) merged, \(r.unchanged) unchanged")
+                QuarantinedJSON.report(r.quarantined)
             }
         }
     }
@@ -116,11 +123,12 @@ struct SyncCommand: AsyncParsableCommand {
     @Option(name: .customLong("token-file"), help: "File holding this replica's token (HTTP only; else $SATCHEL_TOKEN).") var tokenFile: String?
 
     struct Side: Encodable { var threads, objects: Int; var bytes: UInt64 }
-    struct Result: Encodable { var sent, received: Side }
+    struct Result: Encodable { var sent, received: Side; var quarantined: [QuarantinedJSON] }
 
     func run() async throws {
         let repository = try StoreContext.open(global)
         let sent: TransferSummary, received: TransferSummary
+        var quarantined: [Quarantined] = []
         if peer.hasPrefix("http://") || peer.hasPrefix("https://") {
             let client = try HTTPSyncClient(repository: repository, url: peer, token: try token())
             (sent, received) = try await client.sync()
@@ -129,13 +137,16 @@ struct SyncCommand: AsyncParsableCommand {
             do { other = try Repository.open(at: peer) } catch {
                 throw CLIError(.missingInput, "no Satchel store at \(peer)")
             }
-            (sent, received) = try SyncEngine(repository).sync(with: other)
+            let exchange = try SyncEngine(repository).exchange(with: other)
+            (sent, received, quarantined) = (exchange.sent, exchange.received, exchange.quarantined)
         }
         CLILog.logger.debug("sync done", metadata: ["sentObjects": "\(sent.objects)", "receivedObjects": "\(received.objects)"])
         let result = Result(sent: Side(threads: sent.threads, objects: sent.objects, bytes: sent.bytes),
-                            received: Side(threads: received.threads, objects: received.objects, bytes: received.bytes))
+                            received: Side(threads: received.threads, objects: received.objects, bytes: received.bytes),
+                            quarantined: quarantined.map(QuarantinedJSON.init))
         if global.json { try Output.json(result) } else {
             Output.line("Sent \(sent.threads) threads (\(sent.objects) objects, \(Output.bytes(sent.bytes))); received \(received.threads) threads (\(received.objects) objects, \(Output.bytes(received.bytes)))")
+            QuarantinedJSON.report(quarantined)
         }
     }
 
@@ -150,5 +161,23 @@ struct SyncCommand: AsyncParsableCommand {
         }
         if let env = ProcessInfo.processInfo.environment["SATCHEL_TOKEN"], !env.isEmpty { return env }
         throw CLIError(.usage, "syncing with \(peer) needs a token: --token-file FILE or $SATCHEL_TOKEN (from satchel replica register on the portal)")
+    }
+}
+
+/// CONTRACT.md `"quarantined": [{"thread", "message", "reason"}]`.
+struct QuarantinedJSON: Encodable {
+    var thread, message, reason: String
+
+    init(_ q: Quarantined) {
+        thread = q.thread
+        message = q.message
+        reason = q.reason
+    }
+
+    /// One line per quarantined message (human output).
+    static func report(_ list: [Quarantined]) {
+        for q in list {
+            Output.line("Quarantined message \(q.message) in thread \(q.thread): \(q.reason) (kept for staff, not shown to patients)")
+        }
     }
 }

@@ -6,8 +6,8 @@ import SatchelMessaging
 struct ThreadCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "thread",
-        abstract: "List, show, close and reopen threads.",
-        subcommands: [List.self, Show.self, Close.self, Reopen.self])
+        abstract: "List, show, close and reopen threads; turn patient replies on or off.",
+        subcommands: [List.self, Show.self, Close.self, Reopen.self, Replies.self])
 
     struct Summary: Encodable {
         var thread, patient, subject, status: String
@@ -69,18 +69,21 @@ struct ThreadCommand: AsyncParsableCommand {
         @Option(name: .customLong("as"), help: "Portal user whose view to show.") var viewer: String?
 
         struct Message: Encodable {
-            var message, author, sent, subject, body: String
+            var message, author, sent, subject, body, format: String
             var recipients: [String]
             var attachments: [AttachmentJSON]
             var bcc: [String]?
         }
         struct Conflict: Encodable { var flag, value, replica: String; var counter: UInt64 }
+        struct Event: Encodable { var event, kind, at: String; var by: String? }
         struct Result: Encodable {
             var thread, patient, subject, status, head: String
             var allowReplies: Bool
             var version: [String: UInt64]
             var conflicts: [Conflict]
             var messages: [Message]
+            var events: [Event]
+            var quarantined: [QuarantinedJSON]?
         }
 
         func run() async throws {
@@ -94,9 +97,11 @@ struct ThreadCommand: AsyncParsableCommand {
                     conflicts: view.conflicts.map { Conflict(flag: $0.flag.rawValue, value: $0.value, replica: $0.dot.replica, counter: $0.dot.counter) },
                     messages: view.messages.map {
                         Message(message: $0.message, author: $0.author, sent: $0.sent.description, subject: $0.subject,
-                                body: $0.body, recipients: $0.recipients, attachments: $0.attachments.map(AttachmentJSON.init),
-                                bcc: $0.bcc)
-                    }))
+                                body: $0.body, format: $0.bodyFormat.rawValue, recipients: $0.recipients,
+                                attachments: $0.attachments.map(AttachmentJSON.init), bcc: $0.bcc)
+                    },
+                    events: view.events.map { Event(event: $0.event, kind: $0.kind.rawValue, at: $0.at.description, by: $0.by) },
+                    quarantined: viewer == nil ? view.quarantined.map(QuarantinedJSON.init) : nil))
                 return
             }
             let labels = Labels(repository)
@@ -107,6 +112,28 @@ struct ThreadCommand: AsyncParsableCommand {
                             + ((m.bcc ?? []).isEmpty ? "" : " · bcc \(m.bcc!.joined(separator: ", "))"))
                 Output.line(m.body)
                 for a in m.attachments { Output.line("  📎 \(a.name) (\(a.mediaType), \(Output.bytes(a.size)))") }
+            }
+            for q in view.quarantined {
+                Output.line("\n⚠ quarantined \(q.message): \(q.reason) (kept for staff, never shown to patients)")
+            }
+        }
+    }
+
+    struct Replies: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Turn patient replies on or off in a thread.",
+            discussion: "Example:\n  satchel thread replies T-3f… off --as s1")
+        @OptionGroup var global: GlobalOptions
+        @Argument(help: "Thread ID.") var thread: String
+        @Argument(help: "on or off.") var setting: String
+        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String
+
+        func run() async throws {
+            guard setting == "on" || setting == "off" else { throw ValidationError("replies must be on or off") }
+            let repository = try StoreContext.open(global)
+            try repository.setReplies(setting == "on", thread: thread, as: staff)
+            if global.json { try Output.json(["thread": thread, "replies": setting]) } else {
+                Output.line("Replies \(setting) in \(thread)")
             }
         }
     }

@@ -63,6 +63,7 @@ public enum AnyManifest: Sendable, Equatable {
     case store(StoreConfig)
     case directory(Directory)
     case thread(ThreadManifest)
+    case event(ThreadEvent)
     case message(MessageManifest)
     case envelope(StaffEnvelope)
     case draft(DraftManifest)
@@ -81,6 +82,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .store: return .store(try StoreConfig(element: root))
         case .directory: return .directory(try Directory(element: root))
         case .thread: return .thread(try ThreadManifest(element: root))
+        case .event: return .event(try ThreadEvent(element: root))
         case .message: return .message(try MessageManifest(element: root))
         case .envelope: return .envelope(try StaffEnvelope(element: root))
         case .draft: return .draft(try DraftManifest(element: root))
@@ -98,6 +100,7 @@ public enum AnyManifest: Sendable, Equatable {
         case .store: .store
         case .directory: .directory
         case .thread: .thread
+        case .event: .event
         case .message: .message
         case .envelope: .envelope
         case .draft: .draft

@@ -69,20 +69,23 @@ final class LibXMLSchema: @unchecked Sendable {
 final class SchemaRegistry: @unchecked Sendable {
     static let shared = SchemaRegistry()
     private let lock = NSLock()
-    private var compiled: [Vocabulary: LibXMLSchema] = [:]
+    private var compiled: [String: LibXMLSchema] = [:]
 
-    func schema(for vocabulary: Vocabulary) throws(ManifestError) -> LibXMLSchema {
+    /// The schema of `vocabulary` at `version` (default: the version this build writes).
+    func schema(for vocabulary: Vocabulary, version: Int? = nil) throws(ManifestError) -> LibXMLSchema {
+        let version = version ?? vocabulary.version
+        let key = vocabulary.namespace(version: version)
         lock.lock()
         defer { lock.unlock() }
-        if let schema = compiled[vocabulary] { return schema }
-        let schema = try LibXMLSchema(xsd: try Self.resource(vocabulary), vocabulary: vocabulary.rawValue)
-        compiled[vocabulary] = schema
+        if let schema = compiled[key] { return schema }
+        let schema = try LibXMLSchema(xsd: try Self.resource(vocabulary, version: version), vocabulary: vocabulary.rawValue)
+        compiled[key] = schema
         return schema
     }
 
-    /// The schema text shipped in `Schemas/` (see ``Vocabulary/schemaFileName``).
-    static func resource(_ vocabulary: Vocabulary) throws(ManifestError) -> [UInt8] {
-        let name = vocabulary.schemaFileName
+    /// The schema text shipped in `Schemas/` (see ``Vocabulary/schemaFileName(version:)``).
+    static func resource(_ vocabulary: Vocabulary, version: Int? = nil) throws(ManifestError) -> [UInt8] {
+        let name = vocabulary.schemaFileName(version: version ?? vocabulary.version)
         guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "Schemas"),
               let data = try? Data(contentsOf: url) else {
             throw ManifestError(.internal, "bundled schema Schemas/\(name) is missing")

@@ -76,10 +76,10 @@ public enum ManifestReader {
                                _ trust: ManifestTrust) throws(ManifestError) -> ManifestElement {
         let document = try parser.finish()
         let root = document.rootIdentity
-        let vocabulary = try Vocabulary.identify(namespace: root.namespace, expected: expected,
-                                                 line: root.line, column: root.column)
+        let (vocabulary, version) = try Vocabulary.identifyVersion(namespace: root.namespace, expected: expected,
+                                                                   line: root.line, column: root.column)
         if trust == .untrusted {
-            try SchemaRegistry.shared.schema(for: vocabulary).validate(document)
+            try SchemaRegistry.shared.schema(for: vocabulary, version: version).validate(document)
         }
         return try document.rootElement()
     }

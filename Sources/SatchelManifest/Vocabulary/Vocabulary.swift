@@ -8,8 +8,11 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     case store
     /// The directory imported from the EHR (CONTRACT.md's import format).
     case directory
-    /// Thread head: flags, version vector, message references.
+    /// Thread head: identity, version vector and the set of the thread's events (version 2;
+    /// version 1, flag registers and message references, is still read).
     case thread
+    /// One immutable flag event of a thread (close, reopen, replies on/off, read).
+    case event
     /// One immutable message (patient-visible).
     case message
     /// Staff-only envelope of a message: Staff Bcc.
@@ -29,11 +32,27 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     /// Header of a backup archive.
     case backup
 
-    /// The version this build reads and writes.
-    public var version: Int { 1 }
+    /// The version this build writes.
+    public var version: Int {
+        switch self {
+        case .thread: 2
+        default: 1
+        }
+    }
+
+    /// The versions this build reads (the written one and older ones it still understands).
+    public var readableVersions: ClosedRange<Int> {
+        switch self {
+        case .thread: 1...2
+        default: version...version
+        }
+    }
+
+    /// `urn:satchel:<name>:<version>` for the written version.
+    public var namespace: String { namespace(version: version) }
 
     /// `urn:satchel:<name>:<version>`.
-    public var namespace: String { "urn:satchel:\(rawValue):\(version)" }
+    public func namespace(version: Int) -> String { "urn:satchel:\(rawValue):\(version)" }
 
     /// Local name of the root element.
     public var rootElement: String {
@@ -44,12 +63,21 @@ public enum Vocabulary: String, Sendable, CaseIterable {
     }
 
     /// File name of the XSD inside the `Schemas` resource folder.
-    public var schemaFileName: String { "\(rawValue)-\(version).xsd" }
+    public var schemaFileName: String { schemaFileName(version: version) }
+
+    /// File name of the XSD of one version.
+    public func schemaFileName(version: Int) -> String { "\(rawValue)-\(version).xsd" }
 
     /// Identifies the vocabulary of a root element's namespace, refusing foreign namespaces and
     /// versions this build can't read. With `expected`, also refuses other vocabularies.
     public static func identify(namespace: String?, expected: Vocabulary? = nil,
                                 line: Int? = nil, column: Int? = nil) throws(ManifestError) -> Vocabulary {
+        try identifyVersion(namespace: namespace, expected: expected, line: line, column: column).vocabulary
+    }
+
+    /// Like ``identify(namespace:expected:line:column:)``, also returning the version read.
+    public static func identifyVersion(namespace: String?, expected: Vocabulary? = nil, line: Int? = nil,
+                                       column: Int? = nil) throws(ManifestError) -> (vocabulary: Vocabulary, version: Int) {
         let wanted = expected.map { " (expected \($0.namespace))" } ?? ""
         guard let namespace else {
             throw ManifestError(.wrongNamespace, "root element has no namespace\(wanted)",
@@ -66,11 +94,13 @@ public enum Vocabulary: String, Sendable, CaseIterable {
                 "expected a \(expected) manifest (\(expected.namespace)), found a \(vocabulary) manifest",
                 line: line, column: column)
         }
-        guard parts[3] == String(vocabulary.version) else {
+        guard let version = Int(parts[3]), String(version) == parts[3],
+              vocabulary.readableVersions.contains(version) else {
+            let readable = vocabulary.readableVersions.map(String.init).joined(separator: ", ")
             throw ManifestError(.unknownVersion,
-                "\(vocabulary) manifest version \(parts[3]) is not supported; this build reads version \(vocabulary.version) (\(vocabulary.namespace))",
+                "\(vocabulary) manifest version \(parts[3]) is not supported; this build reads version \(readable) (\(vocabulary.namespace))",
                 line: line, column: column)
         }
-        return vocabulary
+        return (vocabulary, version)
     }
 }

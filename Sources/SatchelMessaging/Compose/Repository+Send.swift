@@ -48,7 +48,6 @@ extension Repository {
 
         var updates: [RefUpdate] = []
         var sent: [SentThread] = []
-        let dot = Dot(replica: replica, counter: 1)
         let outbox = isPortal ? OutboxWriter(repository: self, directory: directory, batch: batch, now: now) : nil
         for group in resolution.groups {
             let threadID = Identifier.thread(), messageID = Identifier.message()
@@ -57,12 +56,9 @@ extension Repository {
                 recipients: group.recipients, toStaff: request.toStaff, subject: subject, body: bodyReference,
                 attachments: attachments)
             let messageObject = try batch.put(.manifest, message.encoded())
-            var version = VersionVector()
-            version[replica] = 1
             let thread = ThreadManifest(
-                id: threadID, patient: group.patient, subject: subject, created: now,
-                status: .init(.open, dot: dot), allowReplies: .init(allowReplies, dot: dot), version: version,
-                messages: [.init(id: messageID, object: messageObject, sent: now)])
+                id: threadID, patient: group.patient, subject: subject, created: now, allowReplies: allowReplies,
+                firstMessage: messageID, object: messageObject, replica: replica, by: message.author)
             let threadObject = try batch.put(.manifest, thread.encoded())
             updates.append(RefUpdate(try Self.threadRef(threadID), from: nil, to: threadObject))
             if !request.bccLists.isEmpty {

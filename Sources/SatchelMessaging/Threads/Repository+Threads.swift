@@ -62,14 +62,14 @@ extension Repository {
             guard try visible(thread, to: user) else {
                 throw MessagingError.refused("portal user \(user.id) may not reply to thread \(threadID): they are not among its recipients")
             }
-            guard thread.status.value == .open else {
-                throw MessagingError.refused("portal user \(user.id) may not reply: thread \(threadID) is closed")
-            }
-            guard thread.allowReplies.value else {
-                throw MessagingError.refused("portal user \(user.id) may not reply: replies are not allowed in thread \(threadID)")
-            }
-            guard attachments.isEmpty else {
+            switch MessagingRules.mayPortalUserReply(thread, user: user.id, attachments: attachments.count) {
+            case nil: break
+            case .patientAttachment?:
                 throw MessagingError.refused("portal user \(user.id) may not attach files; patients cannot send attachments")
+            case .writtenWhileClosed?:
+                throw MessagingError.refused("portal user \(user.id) may not reply: thread \(threadID) is closed")
+            case let violation?:
+                throw MessagingError.refused("portal user \(user.id) may not reply: replies are not allowed in thread \(threadID) (\(violation))")
             }
             recipients = []
             if let first = thread.messages.first, let opener = try? load(MessageManifest.self, first.object) {
@@ -90,8 +90,8 @@ extension Repository {
             recipients: recipients, toStaff: toStaff, subject: thread.subject, body: bodyReference, attachments: stored,
             context: thread.version)
         let messageObject = try batch.put(.manifest, message.encoded())
-        thread.version[replica] += 1
-        thread.insert(.init(id: messageID, object: messageObject, sent: now))
+        thread.append(.message(messageID, object: messageObject, dot: thread.nextDot(on: replica).dot, sent: now,
+                               by: message.author))
         let threadObject = try batch.put(.manifest, thread.encoded())
         var updates = [RefUpdate(try Self.threadRef(threadID), from: head, to: threadObject)]
         if isPortal, authorKind == .staff {
@@ -103,42 +103,56 @@ extension Repository {
         return (threadID, messageID)
     }
 
-    /// Closes a thread (patients can no longer reply). Staff only.
+    /// Closes a thread (patients can no longer reply). Staff only. A thread already closed here
+    /// is left as it is.
     public func close(thread threadID: String, as staffID: String, now: Timestamp = .now()) throws {
-        try setStatus(.closed, thread: threadID, as: staffID)
+        try flag(.close, thread: threadID, as: staffID, now: now)
     }
 
     /// Reopens a closed thread. Staff only.
     public func reopen(thread threadID: String, as staffID: String, now: Timestamp = .now()) throws {
-        try setStatus(.open, thread: threadID, as: staffID)
+        try flag(.reopen, thread: threadID, as: staffID, now: now)
     }
 
     /// Turns patient replies on or off in a thread. Staff only.
     public func setReplies(_ allowed: Bool, thread threadID: String, as staffID: String, now: Timestamp = .now()) throws {
-        let directory = try directory()
-        guard case .staff = try actor(staffID, in: directory) else {
-            throw MessagingError.refused("only staff may turn replies \(allowed ? "on" : "off"); \(staffID) is a portal user")
-        }
-        let (head, current) = try thread(threadID)
-        var thread = current
-        guard thread.allowReplies.value != allowed else { return }
-        thread.version[replica] += 1
-        thread.allowReplies = .init(allowed, dot: Dot(replica: replica, counter: thread.version[replica]))
-        let object = try store.put(.manifest, thread.encoded())
-        try commitThread([RefUpdate(try Self.threadRef(threadID), from: head, to: object)], threadID)
+        try flag(allowed ? .repliesOn : .repliesOff, thread: threadID, as: staffID, now: now)
     }
 
-    private func setStatus(_ status: ThreadManifest.Status, thread threadID: String, as actorID: String) throws {
+    /// Records a flag event (an immutable ``ThreadEvent`` object plus its entry in the head), unless
+    /// the flag already has that value here. The event remembers who, when, and the history seen.
+    private func flag(_ kind: ThreadManifest.Event.Kind, thread threadID: String, as actorID: String,
+                      now: Timestamp) throws {
         let directory = try directory()
-        guard case .staff = try actor(actorID, in: directory) else {
-            throw MessagingError.refused("only staff may \(status == .closed ? "close" : "reopen") a thread; \(actorID) is a portal user")
+        guard case .staff(let staff) = try actor(actorID, in: directory) else {
+            let verb = switch kind {
+            case .close: "close a thread"
+            case .reopen: "reopen a thread"
+            default: "turn replies on or off"
+            }
+            throw MessagingError.refused("only staff may \(verb); \(actorID) is a portal user")
         }
         let (head, current) = try thread(threadID)
         var thread = current
-        guard thread.status.value != status else { return }
-        thread.version[replica] += 1
-        thread.status = .init(status, dot: Dot(replica: replica, counter: thread.version[replica]))
-        let object = try store.put(.manifest, thread.encoded())
+        let unchanged = switch kind {
+        case .close: thread.status == .closed
+        case .reopen: thread.status == .open
+        case .repliesOn: thread.allowReplies
+        case .repliesOff: !thread.allowReplies
+        default: false
+        }
+        guard !unchanged else { return }
+        let (dot, context) = thread.nextDot(on: replica)
+        let event = ThreadEvent(thread: threadID, kind: kind, dot: dot, at: now,
+                                by: .init(id: staff.id, kind: .staff), context: context)
+        let batch = try store.batch()
+        var published = false
+        defer { if !published { batch.abandon() } }
+        let eventObject = try batch.put(.manifest, event.encoded())
+        thread.append(.init(event, object: eventObject))
+        let object = try batch.put(.manifest, thread.encoded())
+        try batch.commit()
+        published = true
         try commitThread([RefUpdate(try Self.threadRef(threadID), from: head, to: object)], threadID)
     }
 

@@ -29,12 +29,27 @@ public struct MessageView: Sendable, Equatable {
     public var bcc: [String]?
 }
 
+/// One event of a thread as a viewer may see it (CONTRACT.md `thread show` `events`).
+public struct EventView: Sendable, Equatable {
+    /// `replica:counter` (the event's dot), or the message ID for a legacy message.
+    public var event: String
+    public var kind: ThreadManifest.Event.Kind
+    /// Who made it (nil only for a legacy flag event from a version 1 head).
+    public var by: String?
+    public var at: Timestamp
+}
+
 /// A whole thread as a viewer may see it (CONTRACT.md `thread show`).
 public struct ThreadView: Sendable, Equatable {
     public var summary: ThreadSummary
     public var head: ObjectID
     public var conflicts: [ThreadManifest.FlagConflict]
     public var messages: [MessageView]
+    /// Who did what, in order (messages a patient may not see are left out of a patient's view).
+    public var events: [EventView]
+    /// Messages and flag events that broke a rule (only faulty or hostile peers make them): kept
+    /// for staff with the reason, never shown to portal users (always empty in their views).
+    public var quarantined: [Quarantined]
 }
 
 extension Repository {
@@ -68,8 +83,10 @@ extension Repository {
                 envelopes[envelope.message] = envelope
             }
         }
+        let quarantined = try MessagingRules.quarantined(thread) { try message($0) }
+        let hidden = Set(quarantined.map(\.message))
         var messages: [MessageView] = []
-        for reference in thread.messages {
+        for reference in thread.messages where !hidden.contains(reference.id) {
             let message = try load(MessageManifest.self, reference.object)
             let body = try store.read(message.body.object, limit: Self.viewBodyLimit).bytes
             messages.append(MessageView(
@@ -78,7 +95,23 @@ extension Repository {
                 body: String(decoding: body, as: UTF8.self), bodyFormat: message.body.format,
                 attachments: message.attachments, bcc: user == nil ? (envelopes[message.id]?.bccStaff ?? []) : nil))
         }
-        return ThreadView(summary: summary(thread), head: head, conflicts: thread.conflicts, messages: messages)
+        var events: [EventView] = []
+        for event in thread.events {
+            let name = event.dot.map { "\($0.replica):\($0.counter)" } ?? event.message ?? ""
+            if hidden.contains(event.message ?? name) { continue }
+            events.append(EventView(event: name, kind: event.kind, by: event.by?.id, at: event.at))
+        }
+        return ThreadView(summary: summary(thread, hidden: hidden), head: head, conflicts: thread.conflicts,
+                          messages: messages, events: events, quarantined: user == nil ? quarantined : [])
+    }
+
+    /// The message manifest an event names.
+    func message(_ event: ThreadManifest.Event) throws -> MessageManifest {
+        guard let object = event.object else {
+            throw MessagingError(.invalidInput, "a message event has no object")
+        }
+        return try load(MessageManifest.self, object)
+
     }
 
     /// The attachment `name` of a message, checked to belong to the thread.
@@ -99,10 +132,11 @@ extension Repository {
         try store.export(attachment.object, to: path)
     }
 
-    func summary(_ thread: ThreadManifest) -> ThreadSummary {
-        ThreadSummary(thread: thread.id, patient: thread.patient, subject: thread.subject, status: thread.status.value,
-                      allowReplies: thread.allowReplies.value, messages: thread.messages.count,
-                      version: thread.version.counters, updated: thread.messages.last?.sent ?? thread.created)
+    func summary(_ thread: ThreadManifest, hidden: Set<String> = []) -> ThreadSummary {
+        let messages = thread.messages.filter { !hidden.contains($0.id) }
+        return ThreadSummary(thread: thread.id, patient: thread.patient, subject: thread.subject, status: thread.status,
+                             allowReplies: thread.allowReplies, messages: messages.count,
+                             version: thread.version.counters, updated: messages.last?.sent ?? thread.created)
     }
 
     func portalViewer(_ id: String) throws -> Directory.PortalUser {
@@ -115,12 +149,14 @@ extension Repository {
         return user
     }
 
-    /// A portal user sees their own patient's threads in which they received or wrote a message.
+    /// A portal user sees their own patient's threads in which they received or wrote a message
+    /// that is not quarantined.
     func visible(_ thread: ThreadManifest, to user: Directory.PortalUser) throws -> Bool {
         guard thread.patient == user.patient else { return false }
-        for reference in thread.messages {
-            let message = try load(MessageManifest.self, reference.object)
-            if message.recipients.contains(user.id) || message.author.id == user.id { return true }
+        for event in thread.events where event.kind == .message {
+            let message = try message(event)
+            guard message.recipients.contains(user.id) || message.author.id == user.id else { continue }
+            if MessagingRules.judge(message, event: event, in: thread) == nil { return true }
         }
         return false
     }

@@ -5,7 +5,8 @@ import SystemPackage
 /// numbers, CouchDB's changes feed).
 ///
 /// File `changes.log` at the store root (docs/FORMAT.md): a header line
-/// `satchel-changes 1 <epoch>` and then one line per change, `<seq> <ref> <sha256:…|->`.
+/// `satchel-changes 1 <epoch>` and then one line per change, `<seq> <ref> <new> <previous>`, each
+/// object `sha256:…` or `-` (lines without `<previous>`, written by earlier builds, are read).
 /// Records are appended (and fsynced) before the refs they describe change, so a crash can leave
 /// a record for a change that did not happen (harmless: sync sends the ref's current value),
 /// never a change without a record. Compaction keeps only each ref's latest record and keeps
@@ -16,6 +17,33 @@ public final class ChangeLog: Sendable {
         public var sequence: UInt64
         public var ref: RefName
         public var object: ObjectID?
+        /// What the ref held before the first change this entry stands for (nil: nothing, or
+        /// unknown when ``previousKnown`` is false). For ``ChangeLog/changes(after:)`` this is a
+        /// value the ref held at or before the sequence asked about: sync leaves out what that
+        /// value reaches, which the peer already has.
+        public var previous: ObjectID?
+        public var previousKnown: Bool
+
+        public init(sequence: UInt64, ref: RefName, object: ObjectID?, previous: ObjectID? = nil,
+                    previousKnown: Bool = false) {
+            self.sequence = sequence
+            self.ref = ref
+            self.object = object
+            self.previous = previous
+            self.previousKnown = previousKnown
+        }
+
+        var line: String {
+            "\(sequence) \(ref) \(object?.description ?? "-")" + (previousKnown ? " \(previous?.description ?? "-")" : "") + "\n"
+        }
+
+        /// This entry's change after `earlier`'s: the latest object, the earliest previous.
+        func following(_ earlier: Entry) -> Entry {
+            var merged = self
+            merged.previous = earlier.previous
+            merged.previousKnown = earlier.previousKnown
+            return merged
+        }
     }
 
     public let path: String
@@ -50,7 +78,8 @@ public final class ChangeLog: Sendable {
             if try !endsWithNewline() { text += "\n" }  // seal a torn final line
             for update in updates {
                 last += 1
-                text += "\(last) \(update.name) \(update.new?.description ?? "-")\n"
+                text += Entry(sequence: last, ref: update.name, object: update.new, previous: update.expected,
+                              previousKnown: true).line
             }
             do {
                 let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.append, .closeOnExec])
@@ -75,13 +104,14 @@ public final class ChangeLog: Sendable {
         }
     }
 
-    /// Records with a sequence number above `sequence`, oldest first, only the latest per ref.
+    /// Records with a sequence number above `sequence`, oldest first, one per ref: its latest
+    /// object, and as `previous` what it held before its first change after `sequence`.
     /// Records are in sequence order, so only the file's tail after `sequence` is read.
     public func changes(after sequence: UInt64) throws -> [Entry] {
         try withLock {
             _ = try ensureFile()
             var latest: [RefName: Entry] = [:]
-            for entry in try readTail(after: sequence) { latest[entry.ref] = entry }
+            for entry in try readTail(after: sequence) { latest[entry.ref] = latest[entry.ref].map(entry.following) ?? entry }
             return latest.values.sorted { $0.sequence < $1.sequence }
         }
     }
@@ -132,10 +162,10 @@ public final class ChangeLog: Sendable {
     private func compactLocked() throws {
         let (epoch, entries) = try readAll()
         var latest: [RefName: Entry] = [:]
-        for entry in entries { latest[entry.ref] = entry }
+        for entry in entries { latest[entry.ref] = latest[entry.ref].map(entry.following) ?? entry }
         var body = ""
         for entry in latest.values.sorted(by: { $0.sequence < $1.sequence }) {
-            body += "\(entry.sequence) \(entry.ref) \(entry.object?.description ?? "-")\n"
+            body += entry.line
         }
         // The header records the compacted size, so the next compaction waits until the log
         // has doubled (a log of many live refs is never rewritten on every change).
@@ -230,11 +260,17 @@ public final class ChangeLog: Sendable {
 
     static func parse(_ line: ArraySlice<UInt8>) -> Entry? {
         let fields = line.split(separator: 0x20)
-        guard fields.count == 3, let sequence = UInt64(String(decoding: fields[0], as: UTF8.self)),
+        guard fields.count == 3 || fields.count == 4, let sequence = UInt64(String(decoding: fields[0], as: UTF8.self)),
               let ref = try? RefName(String(decoding: fields[1], as: UTF8.self)) else { return nil }
-        let target = String(decoding: fields[2], as: UTF8.self)
-        if target == "-" { return Entry(sequence: sequence, ref: ref, object: nil) }
-        guard let id = ObjectID(target) else { return nil }
-        return Entry(sequence: sequence, ref: ref, object: id)
+        func object(_ field: ArraySlice<UInt8>) -> ObjectID?? {
+            let text = String(decoding: field, as: UTF8.self)
+            if text == "-" { return .some(nil) }
+            guard let id = ObjectID(text) else { return nil }
+            return .some(id)
+        }
+        guard let target = object(fields[2]) else { return nil }
+        guard fields.count == 4 else { return Entry(sequence: sequence, ref: ref, object: target) }
+        guard let previous = object(fields[3]) else { return nil }
+        return Entry(sequence: sequence, ref: ref, object: target, previous: previous, previousKnown: true)
     }
 }

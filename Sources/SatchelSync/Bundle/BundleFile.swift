@@ -30,7 +30,7 @@ enum BundleFile {
     static let level: Int32 = 6
     static let storedBlobMinimum: UInt64 = 4096
     /// Capabilities this build understands; a bundle naming any other is refused.
-    static let capabilities: Set<String> = ["threads-1", "envelopes-1", "drafts-1", "checkpoints-1"]
+    static let capabilities: Set<String> = ["threads-1", "threads-2", "envelopes-1", "drafts-1", "checkpoints-1"]
 
     /// Writes prefix + compressed (header + pack) + checksum to `path` atomically
     /// (temp → fsync → rename). `packPath` is a detached pack whose entries are all stored.

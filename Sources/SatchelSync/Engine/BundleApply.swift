@@ -14,9 +14,13 @@ extension SyncEngine {
     /// Applies a bundle all-or-nothing: every object is staged and verified first, then heads
     /// (and the checkpoint) move in one ref transaction. Applying the same bundle again
     /// changes nothing.
+    ///
+    /// `beforeCommit` runs after every check and before anything becomes durable; if it throws,
+    /// nothing changes (a server re-checks a token's authority there, atomically with the apply).
     @discardableResult
-    public func applyBundle(_ path: String, progress: ProgressHandler? = nil) throws -> ApplyResult {
-        try process(path, apply: true, progress: progress).result
+    public func applyBundle(_ path: String, progress: ProgressHandler? = nil,
+                            beforeCommit: (() throws -> Void)? = nil) throws -> ApplyResult {
+        try process(path, apply: true, progress: progress, beforeCommit: beforeCommit).result
     }
 
     /// Reads a bundle's header after checking magic, version, the trailing checksum and the
@@ -28,8 +32,8 @@ extension SyncEngine {
         return bundle.header
     }
 
-    private func process(_ path: String, apply: Bool,
-                         progress: ProgressHandler? = nil) throws -> (header: BundleHeader, result: ApplyResult) {
+    private func process(_ path: String, apply: Bool, progress: ProgressHandler? = nil,
+                         beforeCommit: (() throws -> Void)? = nil) throws -> (header: BundleHeader, result: ApplyResult) {
         let bundle = try BundleFile.open(path)
         defer { bundle.close() }
         let header = bundle.header
@@ -55,8 +59,10 @@ extension SyncEngine {
         let batch = try store.batch()
         var published = false
         defer { if !published { batch.abandon() } }
-        var inBundle = Set<ObjectID>()
+        var inBundle: [ObjectID: (kind: ObjectKind, length: UInt64)] = [:]
         var threadsIn: [ObjectID: ThreadManifest] = [:]
+        var eventsIn: [ObjectID: ThreadEvent] = [:]
+        var otherIn: [ObjectID: [UInt8]] = [:]
         var messagesIn: [ObjectID: MessageManifest] = [:]
         var draftsIn: [ObjectID: AnyManifest] = [:]
         var result = ApplyResult()
@@ -84,15 +90,17 @@ extension SyncEngine {
                     switch manifest {
                     case .thread(let thread): threadsIn[id] = thread
                     case .message(let message): messagesIn[id] = message
+                    case .event(let event): eventsIn[id] = event
                     case .envelope, .draft, .draftSet:
                         guard staffOnlyAllowed else {
                             throw SyncError(.refused, "bundle from \(header.source) (\(header.sourceRole.rawValue)) carries staff-only \(manifest.vocabulary) data, which never travels to or from a portal")
                         }
-                        if manifest.vocabulary != .envelope { draftsIn[id] = manifest }
+                        draftsIn[id] = manifest
+                        otherIn[id] = bytes
                     default:
                         throw SyncError(.badInput, "bundle carries a \(manifest.vocabulary) manifest, which sync never sends")
                     }
-                    if apply, !inBundle.contains(id) {
+                    if apply, inBundle[id] == nil {
                         if !store.contains(id) { result.objects += 1 }
                         try batch.put(.manifest, bytes)
                     }
@@ -106,7 +114,9 @@ extension SyncEngine {
                     while try scratch.withUnsafeMutableBytes({ try reader.read(into: $0) }) > 0 {}
                     id = reader.lastID!
                 }
-                inBundle.insert(id)
+                guard inBundle.updateValue((entry.kind, entry.length), forKey: id) == nil else {
+                    throw SyncError(.badInput, "bundle carries object \(id.short) twice")
+                }
                 if reader.count % 256 == 0 {
                     progress?(ProgressEvent(phase: "checking objects", completed: reader.count, total: header.objects, unit: .items))
                 }
@@ -120,26 +130,14 @@ extension SyncEngine {
             throw SyncError(.badInput, "bundle header says \(header.objects) objects but the pack holds \(reader.count)")
         }
 
-        func available(_ id: ObjectID) -> Bool { inBundle.contains(id) || store.contains(id) }
-        func thread(_ id: ObjectID) throws -> ThreadManifest {
-            if let thread = threadsIn[id] { return thread }
-            guard store.contains(id) else { throw SyncError(.missingPrerequisite, "bundle needs object \(id.short), which this store does not have") }
-            return try repository.load(ThreadManifest.self, id)
-        }
-        func message(_ id: ObjectID) throws -> MessageManifest {
-            if let message = messagesIn[id] { return message }
-            guard store.contains(id) else { throw SyncError(.missingPrerequisite, "bundle needs message object \(id.short), which this store does not have") }
-            return try repository.load(MessageManifest.self, id)
-        }
-        func draftObject(_ id: ObjectID) throws -> AnyManifest {
-            if let manifest = draftsIn[id] { return manifest }
-            guard store.contains(id) else { throw SyncError(.missingPrerequisite, "bundle needs draft object \(id.short), which this store does not have") }
-            return try repository.loadAny(id)
-        }
+        let objects = BundleObjects(repository: repository, inBundle: inBundle, threads: threadsIn,
+                                    messages: messagesIn, events: eventsIn, staffOnly: draftsIn,
+                                    staffOnlyBytes: otherIn)
 
-        // Heads: rules, then merge.
+        // Heads: kinds and identity, then merge (set union), quarantine, completeness.
         var updates: [RefUpdate] = []
         var newMessages: [MessageManifest] = []
+        var reached = Set<ObjectID>()
         for head in header.heads {
             let name: RefName
             do { name = try RefName(head.ref) } catch { throw SyncError(.badInput, "bundle names an invalid ref") }
@@ -150,17 +148,19 @@ extension SyncEngine {
             } else if !head.ref.hasPrefix("threads/") {
                 throw SyncError(.badInput, "bundle carries ref \(head.ref), which sync never sends")
             }
-            guard available(head.object) else {
-                throw SyncError(.missingPrerequisite, "bundle head \(head.ref) needs object \(head.object.short), which is missing")
+            guard objects.available(head.object) else {
+                throw SyncError(.missingPrerequisite, "bundle head \(head.ref) needs object \(head.object.short), which is neither in the bundle nor in this store; ask the sender for a full bundle (satchel bundle create --full)")
             }
+            try objects.closure(of: head.object, reached: &reached)
             let local = try store.refs.read(name)
             if head.ref.hasPrefix("drafts/") {
-                try mergeDraft(head, name: name, local: local, load: draftObject, batch: apply ? batch : nil,
+                try mergeDraft(head, name: name, local: local, load: objects.staffOnlyManifest, batch: apply ? batch : nil,
                                updates: &updates, result: &result)
                 continue
             }
             guard head.ref.hasPrefix("threads/") else {
-                // Envelopes: immutable per ID; keep what we have.
+                // Envelopes: immutable per (thread, message); keep what we have.
+                try objects.checkEnvelope(head.object, ref: head.ref)
                 if local == nil {
                     updates.append(RefUpdate(name, from: nil, to: head.object))
                     result.applied += 1
@@ -169,13 +169,31 @@ extension SyncEngine {
                 }
                 continue
             }
-            let incoming = try thread(head.object)
+            let incoming = try objects.thread(head.object, ref: head.ref)
             guard "threads/" + incoming.id == head.ref, incoming.version == head.version else {
                 throw SyncError(.badInput, "bundle head \(head.ref) does not match its thread manifest")
             }
             let localThread = try local.map { try repository.load(ThreadManifest.self, $0) }
-            try checkRules(incoming, local: localThread, message: message)
-            let merged = localThread.map { ThreadMerge.merge($0, incoming) } ?? incoming
+            let known = Set(localThread?.events.map(\.key) ?? [])
+            let merged = try localThread.map { try ThreadMerge.merge($0, incoming) } ?? incoming
+            // Every event new here must agree with its object; rule breakers are quarantined.
+            for event in incoming.events where !known.contains(event.key) {
+                if event.kind == .message {
+                    let message = try objects.message(of: event, in: incoming)
+                    if let violation = MessagingRules.judge(message, event: event, in: merged) {
+                        if case .inconsistent(let what) = violation { throw SyncError(.badInput, "bundle head \(head.ref): \(what)") }
+                        result.quarantined.append(Quarantined(thread: incoming.id, message: message.id, violation: violation))
+                    } else if message.author.kind == .staff {
+                        newMessages.append(message)
+                    }
+                } else {
+                    try objects.checkFlagEvent(event, in: incoming)
+                    if let violation = MessagingRules.judge(flag: event), let dot = event.dot {
+                        result.quarantined.append(Quarantined(thread: incoming.id, message: "\(dot.replica):\(dot.counter)",
+                                                              violation: violation))
+                    }
+                }
+            }
             let mergedID = try merged.objectID()
             if mergedID == local {
                 result.unchanged += 1
@@ -185,10 +203,10 @@ extension SyncEngine {
             result.threads += 1
             if mergedID != head.object, apply { try batch.put(.manifest, merged.encoded()) }
             updates.append(RefUpdate(name, from: local, to: mergedID))
-            let known = Set(localThread?.messages.map(\.id) ?? [])
-            for reference in merged.messages where !known.contains(reference.id) {
-                newMessages.append(try message(reference.object))
-            }
+        }
+        // A bundle is exactly closed: nothing in it that no head reaches.
+        if let stray = inBundle.keys.first(where: { !reached.contains($0) }) {
+            throw SyncError(.badInput, "bundle carries object \(stray.short), which none of its heads reaches")
         }
         guard apply else { return (header, result) }
 
@@ -216,6 +234,7 @@ extension SyncEngine {
             let object = try batch.put(.manifest, checkpoint.encoded())
             updates.append(RefUpdate(checkpointRef, from: previous?.id, to: object))
         }
+        try beforeCommit?()
         try batch.commit()
         published = true
         do {
@@ -251,33 +270,5 @@ extension SyncEngine {
         if local == nil { result.applied += 1 } else if mergedID == head.object { result.fastForwarded += 1 } else { result.merged += 1 }
         if let set, mergedID != head.object, let batch { try batch.put(.manifest, set.encoded()) }
         updates.append(RefUpdate(name, from: local, to: mergedID))
-    }
-
-    /// The messaging rules every incoming thread must satisfy, whoever sent it.
-    func checkRules(_ thread: ThreadManifest, local: ThreadManifest?, message: (ObjectID) throws -> MessageManifest) throws {
-        let known = Set(local?.messages.map(\.id) ?? [])
-        for (index, reference) in thread.messages.enumerated() {
-            let m = try message(reference.object)
-            guard m.id == reference.id, m.thread == thread.id else {
-                throw SyncError(.badInput, "thread \(thread.id) refers to message \(reference.id) whose manifest does not match")
-            }
-            if index == 0 && m.author.kind != .staff {
-                throw SyncError(.refused, "thread \(thread.id) was started by portal user \(m.author.id); only the clinic starts threads")
-            }
-            guard m.author.kind == .portalUser, !known.contains(m.id) else { continue }
-            if !m.attachments.isEmpty {
-                throw SyncError(.refused, "message \(m.id) from portal user \(m.author.id) carries attachments; patients cannot attach files")
-            }
-            for status in [thread.status] + (local.map { [$0.status] } ?? []) where status.value == .closed {
-                if m.context.covers(status.dot) {
-                    throw SyncError(.refused, "message \(m.id) from portal user \(m.author.id) was written after thread \(thread.id) was closed")
-                }
-            }
-            for allow in [thread.allowReplies] + (local.map { [$0.allowReplies] } ?? []) where allow.value == false {
-                if m.context.covers(allow.dot) {
-                    throw SyncError(.refused, "message \(m.id) from portal user \(m.author.id) was written after replies were turned off in thread \(thread.id)")
-                }
-            }
-        }
     }
 }

@@ -25,17 +25,28 @@ extension SyncEngine {
     /// - `targetRole`: the target's role if known (else the checkpoint's, else portal, the safe
     ///   choice: staff-only data is left out).
     /// - `targetHas`: for direct syncs, objects the target already holds are left out.
+    /// - `full`: everything, whatever the checkpoint says (for a peer that lacks a prerequisite).
     /// - `progress`: hears how many objects have been packed.
+    ///
+    /// An incremental bundle leaves out what the target already has, as git bundle prerequisites
+    /// do: for each changed thread, every object reachable from the head the target has
+    /// acknowledged (the value the change log recorded before the first change since the
+    /// target's checkpoint). Thread heads only grow (their events are a set that merge unions),
+    /// so everything that value reaches is still reached by the new head and held by the target.
     public func createBundle(for target: String, targetRole: StoreConfig.Role? = nil, to path: String,
-                             targetHas: ((ObjectID) -> Bool)? = nil,
+                             targetHas: ((ObjectID) -> Bool)? = nil, full forceFull: Bool = false,
                              progress: ProgressHandler? = nil) throws -> TransferSummary {
         guard target != repository.replica else {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
         }
         let store = repository.store
-        let plan = try outgoingPlan(for: target, targetRole: targetRole)
+        let plan = try outgoingPlan(for: target, targetRole: targetRole, forceFull: forceFull)
         let (checkpoint, staffOnly, epoch, upTo, since, full, refs) =
             (plan.checkpoint, plan.staffOnly, plan.epoch, plan.upTo, plan.since, plan.full, plan.refs)
+        var acknowledged = Set<ObjectID>()
+        for previous in plan.acknowledged where store.contains(previous) {
+            try reach(from: previous, into: &acknowledged)
+        }
 
         // Heads to send.
         var heads: [BundleHeader.Head] = []
@@ -60,7 +71,7 @@ extension SyncEngine {
         var pending = heads.map(\.object)
         var objects = 0
         while let id = pending.popLast() {
-            guard seen.insert(id).inserted else { continue }
+            guard seen.insert(id).inserted, !acknowledged.contains(id) else { continue }
             let info = try store.info(id)
             if info.kind == .manifest {
                 let bytes = try store.read(id).bytes
@@ -83,7 +94,7 @@ extension SyncEngine {
         let ack = checkpoint?.received
         let header = BundleHeader(
             source: repository.replica, sourceRole: repository.role, target: target, epoch: epoch, since: since,
-            upTo: upTo, full: full, created: .now(), capabilities: ["threads-1"] + (staffOnly ? ["envelopes-1", "drafts-1"] : []),
+            upTo: upTo, full: full, created: .now(), capabilities: ["threads-2"] + (staffOnly ? ["envelopes-1", "drafts-1"] : []),
             ack: ack, heads: heads, objects: UInt64(objects))
         let bytes = try BundleFile.write(header: header, packPath: packPath, to: path)
         return TransferSummary(threads: threads, objects: objects, bytes: bytes, full: full)
@@ -99,9 +110,11 @@ extension SyncEngine {
         var since: UInt64
         var full: Bool
         var refs: [(RefName, ObjectID)]
+        /// Thread heads the target has acknowledged (values before the changes being sent).
+        var acknowledged: [ObjectID] = []
     }
 
-    func outgoingPlan(for target: String, targetRole: StoreConfig.Role?) throws -> OutgoingPlan {
+    func outgoingPlan(for target: String, targetRole: StoreConfig.Role?, forceFull: Bool = false) throws -> OutgoingPlan {
         let store = repository.store
         let checkpoint = try repository.checkpoint(for: target)?.value
         let role = targetRole ?? checkpoint?.peerRole ?? .portal
@@ -111,22 +124,27 @@ extension SyncEngine {
         let upTo = try log.lastSequence()
         var since: UInt64 = 0
         var full = true
-        if let delivered = checkpoint?.delivered, delivered.epoch == epoch, delivered.sequence <= upTo {
+        if !forceFull, let delivered = checkpoint?.delivered, delivered.epoch == epoch, delivered.sequence <= upTo {
             since = delivered.sequence
             full = false
         }
-        let refs: [(RefName, ObjectID)]
+        var refs: [(RefName, ObjectID)] = []
+        var acknowledged: [ObjectID] = []
         if full {
             refs = try SyncScope.prefixes(staffOnly: staffOnly).flatMap { try store.refs.list(prefix: $0) }.map { ($0.name, $0.id) }
         } else {
-            refs = try log.changes(after: since).compactMap { entry in
+            for entry in try log.changes(after: since) {
                 guard SyncScope.isSyncable(entry.ref.rawValue, staffOnly: staffOnly),
-                      let current = try store.refs.read(entry.ref) else { return nil }
-                return (entry.ref, current)
+                      let current = try store.refs.read(entry.ref) else { continue }
+                refs.append((entry.ref, current))
+                if entry.ref.rawValue.hasPrefix("threads/"), entry.previousKnown, let previous = entry.previous,
+                   previous != current {
+                    acknowledged.append(previous)
+                }
             }
         }
         return OutgoingPlan(checkpoint: checkpoint, staffOnly: staffOnly, epoch: epoch, upTo: upTo, since: since,
-                            full: full, refs: refs)
+                            full: full, refs: refs, acknowledged: acknowledged)
     }
 
     /// The objects a bundle for `target` would carry now if the target had none of them: the
@@ -148,6 +166,18 @@ extension SyncEngine {
             objects.append(id)
         }
         return objects
+    }
+
+    /// Everything `root` reaches (itself included), added to `set`.
+    func reach(from root: ObjectID, into set: inout Set<ObjectID>) throws {
+        let store = repository.store
+        var pending = [root]
+        while let id = pending.popLast() {
+            guard set.insert(id).inserted else { continue }
+            if try store.info(id).kind == .manifest {
+                pending.append(contentsOf: References.scan(try store.read(id).bytes))
+            }
+        }
     }
 
     /// Defense in depth: a manifest bound for a portal must not be staff-only.

@@ -25,4 +25,7 @@ public struct ApplyResult: Sendable, Equatable {
     public var objects = 0
     /// Threads whose head changed.
     public var threads = 0
+    /// Messages (and flag events) new here that break a messaging rule: stored and kept for
+    /// staff, never shown to patients or notified. Only a faulty or hostile peer makes them.
+    public var quarantined: [Quarantined] = []
 }

@@ -114,18 +114,42 @@ enum Manifests {
         return Directory(settings: settings, staff: staff, distributionLists: lists, patients: patients, portalUsers: users)
     }
 
+    /// A thread head as replicas make them: each event takes the next dot of its replica, and
+    /// its context is a history its replica could have seen (never its own dot).
     static let thread = generator { d in
-        ThreadManifest(
-            id: d.id("t"), patient: d.id("p"), subject: d.text(), created: d.timestamp(),
-            status: .init(d.pick(ThreadManifest.Status.allCases), dot: d.dot()),
-            allowReplies: .init(d.bool(), dot: d.dot()), version: d.versionVector(),
-            messages: (0..<d.int(0...8)).map { i in
-                ThreadManifest.MessageReference(id: "m\(i)" + d.id("-"), object: d.objectID(), sent: d.timestamp())
-            },
-            conflicts: d.list(0...3) { d in
-                ThreadManifest.FlagConflict(flag: d.pick(ThreadManifest.FlagConflict.Flag.allCases),
-                                            value: d.pick(["open", "closed", "true", "false"]), dot: d.dot())
-            })
+        let replicas = (0..<d.int(1...3)).map { "r\($0)" + d.id("-") }
+        var counts: [String: UInt64] = [:]
+        func next(_ d: inout Draw) -> Dot {
+            let replica = d.pick(replicas)
+            counts[replica, default: 0] += 1
+            return Dot(replica: replica, counter: counts[replica]!)
+        }
+        func context(_ d: inout Draw, for dot: Dot) -> VersionVector {
+            var vector = VersionVector()
+            for (replica, count) in counts {
+                let limit = replica == dot.replica ? count - 1 : count
+                if limit > 0 { vector[replica] = UInt64(d.int(0...Int(limit))) }
+            }
+            return vector
+        }
+        let created = d.timestamp()
+        let first = "m0" + d.id("-")
+        let author = MessageManifest.Author(id: d.id("s"), kind: .staff)
+        var events = [ThreadManifest.Event.message(first, object: d.objectID(), dot: next(&d), sent: created, by: author)]
+        for i in 0..<d.int(0...8) {
+            let dot = next(&d)
+            let kind = d.pick(ThreadManifest.Event.Kind.allCases)
+            let by = MessageManifest.Author(id: d.id("a"), kind: d.pick(MessageManifest.Author.Kind.allCases))
+            if kind == .message {
+                events.append(.message("m\(i + 1)" + d.id("-"), object: d.objectID(), dot: dot, sent: d.timestamp(), by: by))
+            } else {
+                events.append(.init(kind: kind, dot: dot, at: d.timestamp(), by: by, object: d.objectID(),
+                                    context: context(&d, for: dot)))
+            }
+        }
+        return try! ThreadManifest(id: d.id("t"), patient: d.id("p"), subject: d.text(), created: created,
+                                   firstMessage: first, initialAllowReplies: d.bool(), version: VersionVector(counts),
+                                   events: events)
     }
 
     static let message = generator { d in

@@ -1,26 +1,94 @@
 import SatchelStore
 
-/// The head of one conversation (vocabulary `urn:satchel:thread:1`): the thread's flags as
-/// registers tagged with the dot of the edit that set them, its version vector, the set of its
-/// messages and the record of flag conflicts that merges resolved. Patient-visible: no Bcc, no
-/// drafts.
+/// The head of one conversation (vocabulary `urn:satchel:thread:2`): the thread's fixed identity,
+/// its version vector and the set of its immutable events. Patient-visible: no Bcc, no drafts.
 ///
-/// Messages are a set keyed by message ID, kept sorted by (sent, ID); conflicts are kept sorted
-/// too. So a value built in any order, and the same state merged on two replicas, encode to the
-/// same bytes.
+/// A thread *is* the set of its events: every message, close, reopen, replies on/off and read
+/// receipt is an immutable, content-addressed object with its author, time, dot and causal
+/// context. Status, allow-replies and the conflict view are functions of the event set (see
+/// ``status``), and merging two heads is set union (``union(_:)``): a join by construction, so
+/// the same events encode to the same bytes on every replica, in any exchange order.
+///
+/// Identity (``id``, ``patient``, ``created``, ``subject``, ``firstMessage`` and the initial
+/// ``initialAllowReplies``) never changes; two heads that differ in it are not the same thread.
+///
+/// Version 1 heads (flag registers and message references) are still read: they decode into
+/// this model with *legacy* events (see ``Event/legacy``) and are written as version 2.
 public struct ThreadManifest: Manifest, Hashable {
     public static let vocabulary = Vocabulary.thread
 
     public enum Status: String, Sendable, CaseIterable { case open, closed }
 
-    /// A flag value and the dot (replica, counter) of the edit that set it.
-    public struct Register<Value: Sendable & Hashable>: Sendable, Hashable {
-        public var value: Value
-        public var dot: Dot
-        public init(_ value: Value, dot: Dot) {
-            self.value = value
-            self.dot = dot
+    /// One event as listed in the head.
+    public struct Event: Sendable, Hashable {
+        public enum Kind: String, Sendable, CaseIterable {
+            case message, close, reopen, repliesOn, repliesOff, read
         }
+
+        public var kind: Kind
+        /// The event's dot. Absent only for a legacy message (read from a version 1 head).
+        public var dot: Dot?
+        public var at: Timestamp
+        /// Who made it. Absent only for legacy events.
+        public var by: MessageManifest.Author?
+        /// The event object: a ``MessageManifest`` for messages, a ``ThreadEvent`` otherwise.
+        /// Absent only for legacy flag events (a version 1 register has no object).
+        public var object: ObjectID?
+        /// The message ID (messages only).
+        public var message: String?
+        /// The thread's version vector when the event was made (flag and read events; empty for
+        /// messages, whose context is in the message manifest).
+        public var context: VersionVector
+
+        public init(kind: Kind, dot: Dot?, at: Timestamp, by: MessageManifest.Author?, object: ObjectID?,
+                    message: String? = nil, context: VersionVector = VersionVector()) {
+            self.kind = kind
+            self.dot = dot
+            self.at = at
+            self.by = by
+            self.object = object
+            self.message = message
+            self.context = context
+        }
+
+        /// A message event.
+        public static func message(_ id: String, object: ObjectID, dot: Dot, sent: Timestamp,
+                                   by: MessageManifest.Author) -> Event {
+            Event(kind: .message, dot: dot, at: sent, by: by, object: object, message: id)
+        }
+
+        /// The head entry of a flag or read event manifest.
+        public init(_ event: ThreadEvent, object: ObjectID) {
+            self.init(kind: event.kind, dot: event.dot, at: event.at, by: event.by, object: object,
+                      context: event.context)
+        }
+
+        /// True for an event read from a version 1 head (no dot, author or object recorded).
+        public var legacy: Bool { dot == nil || by == nil || object == nil }
+
+        /// What identifies the event in a set: its dot, or for a legacy message its message ID.
+        public var key: Key {
+            if let dot { return .dot(dot) }
+            return .legacyMessage(message ?? "")
+        }
+
+        public enum Key: Hashable, Sendable { case dot(Dot), legacyMessage(String) }
+
+        /// Canonical order: time, then dot (legacy messages first), then message ID.
+        static func precedes(_ a: Event, _ b: Event) -> Bool {
+            if a.at != b.at { return a.at < b.at }
+            switch (a.dot, b.dot) {
+            case (nil, .some): return true
+            case (.some, nil): return false
+            case let (.some(x), .some(y)) where x != y: return x < y
+            default: return (a.message ?? "").utf8.lexicographicallyPrecedes((b.message ?? "").utf8)
+            }
+        }
+
+        var isStatus: Bool { kind == .close || kind == .reopen }
+        var isReplies: Bool { kind == .repliesOn || kind == .repliesOff }
+        /// Flag events by portal users are never legitimate: they take no part in the state.
+        var countsAsFlag: Bool { (isStatus || isReplies) && by?.kind != .portalUser }
     }
 
     /// A reference to one immutable message manifest.
@@ -35,8 +103,8 @@ public struct ThreadManifest: Manifest, Hashable {
         }
     }
 
-    /// A concurrent flag edit that lost when two heads were merged: which flag, the losing value
-    /// (`open|closed` or `true|false`) and the dot of the losing edit.
+    /// A flag edit that is undominated but lost to a concurrent, more restrictive one: which
+    /// flag, the losing value (`open|closed` or `true|false`) and the dot of the losing edit.
     public struct FlagConflict: Sendable, Hashable, Comparable {
         public enum Flag: String, Sendable, CaseIterable { case status, allowReplies }
         public var flag: Flag
@@ -55,125 +123,194 @@ public struct ThreadManifest: Manifest, Hashable {
         }
     }
 
-    public var id: String
-    public var patient: String
-    public var subject: String
-    public var created: Timestamp
-    public var status: Register<Status>
-    public var allowReplies: Register<Bool>
-    public var version: VersionVector
-    /// Sorted by (sent, ID); unique IDs.
-    public private(set) var messages: [MessageReference]
-    /// Sorted; no duplicates.
-    public private(set) var conflicts: [FlagConflict]
+    /// What can make two heads impossible to merge.
+    public enum UnionError: Error, Sendable, Equatable {
+        /// The heads disagree on the thread's fixed identity (named field).
+        case identity(String)
+        /// One dot (or one message ID) names two different events.
+        case inconsistentEvent(String)
+    }
 
-    public init(id: String, patient: String, subject: String, created: Timestamp, status: Register<Status>,
-                allowReplies: Register<Bool>, version: VersionVector, messages: [MessageReference] = [],
-                conflicts: [FlagConflict] = []) {
+    public let id: String
+    public let patient: String
+    public let subject: String
+    public let created: Timestamp
+    /// The message that opened the thread.
+    public let firstMessage: String
+    /// Whether patients could reply when the thread was opened.
+    public let initialAllowReplies: Bool
+    /// Covers every event's dot (pointwise maximum, for a version 1 head at least its vector).
+    public private(set) var version: VersionVector
+    /// Sorted canonically (``Event/precedes(_:_:)``); unique keys and message IDs.
+    public private(set) var events: [Event]
+
+    /// A new thread opened by its first message (dot `(replica, 1)`).
+    public init(id: String, patient: String, subject: String, created: Timestamp, allowReplies: Bool,
+                firstMessage: String, object: ObjectID, replica: String, by: MessageManifest.Author) {
         self.id = id
         self.patient = patient
         self.subject = subject
         self.created = created
-        self.status = status
-        self.allowReplies = allowReplies
+        self.firstMessage = firstMessage
+        self.initialAllowReplies = allowReplies
+        let dot = Dot(replica: replica, counter: 1)
+        version = VersionVector([replica: 1])
+        events = [.message(firstMessage, object: object, dot: dot, sent: created, by: by)]
+    }
+
+    /// A head from its parts, checked: unique event keys and message IDs, a version covering
+    /// every dot, the first message present, flag events with dots and contexts.
+    public init(id: String, patient: String, subject: String, created: Timestamp, firstMessage: String,
+                initialAllowReplies: Bool, version: VersionVector, events: [Event]) throws(ManifestError) {
+        self.id = id
+        self.patient = patient
+        self.subject = subject
+        self.created = created
+        self.firstMessage = firstMessage
+        self.initialAllowReplies = initialAllowReplies
         self.version = version
-        self.messages = []
-        self.conflicts = Array(Set(conflicts)).sorted()
-        for m in messages { insert(m) }
+        self.events = []
+        var keys = Set<Event.Key>(), messageIDs = Set<String>()
+        for event in events {
+            guard keys.insert(event.key).inserted else {
+                throw ManifestError(.duplicate, "thread \(id) lists one event twice")
+            }
+            if event.kind == .message {
+                guard let message = event.message, messageIDs.insert(message).inserted else {
+                    throw ManifestError(.duplicate, "thread \(id) lists a message event without an ID or one message twice")
+                }
+            } else {
+                guard event.message == nil, let dot = event.dot else {
+                    throw ManifestError(.invalidValue, "thread \(id) has a \(event.kind.rawValue) event without a dot or with a message")
+                }
+                guard !event.context.covers(dot) else {
+                    throw ManifestError(.invalidValue, "thread \(id) has an event whose context contains its own dot")
+                }
+            }
+            if let dot = event.dot, !version.covers(dot) {
+                throw ManifestError(.invalidValue, "thread \(id) has an event that its version vector does not cover")
+            }
+        }
+        guard messageIDs.contains(firstMessage) else {
+            throw ManifestError(.missing, "thread \(id) does not list its first message")
+        }
+        self.events = events.sorted(by: Event.precedes)
     }
 
-    /// Adds a message reference (a message with the same ID replaces the old reference).
-    public mutating func insert(_ message: MessageReference) {
-        messages.removeAll { $0.id == message.id }
-        let index = messages.firstIndex { Self.precedes(message, $0) } ?? messages.endIndex
-        messages.insert(message, at: index)
+    /// Adds an event made on this replica: its dot must be the next one of its replica.
+    public mutating func append(_ event: Event) {
+        guard let dot = event.dot else { preconditionFailure("a new event has a dot") }
+        precondition(dot.counter == version[dot.replica] + 1, "a new event takes the next dot of its replica")
+        precondition(event.kind != .message || !events.contains { $0.message == event.message }, "one event per message")
+        version[dot.replica] = dot.counter
+        let index = events.firstIndex { Event.precedes(event, $0) } ?? events.endIndex
+        events.insert(event, at: index)
     }
 
-    /// Records a lost concurrent flag edit (no-op if already recorded).
-    public mutating func record(_ conflict: FlagConflict) {
-        guard !conflicts.contains(conflict) else { return }
-        conflicts.append(conflict)
-        conflicts.sort()
+    /// The dot the next event made on `replica` takes, and the context it is made in.
+    public func nextDot(on replica: String) -> (dot: Dot, context: VersionVector) {
+        (Dot(replica: replica, counter: version[replica] + 1), version)
     }
 
-    static func precedes(_ a: MessageReference, _ b: MessageReference) -> Bool {
-        if a.sent != b.sent { return a.sent < b.sent }
-        return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
+    /// The set union of two heads of the same thread: events by key, versions pointwise. Refuses
+    /// heads whose identity differs or that disagree about one event.
+    public func union(_ other: ThreadManifest) throws(UnionError) -> ThreadManifest {
+        if self == other { return self }
+        for (name, same) in [("ID", id == other.id), ("patient", patient == other.patient),
+                             ("creation time", created == other.created), ("subject", subject == other.subject),
+                             ("first message", firstMessage == other.firstMessage),
+                             ("initial allow-replies", initialAllowReplies == other.initialAllowReplies)] where !same {
+            throw .identity(name)
+        }
+        var byKey: [Event.Key: Event] = [:]
+        var keyOfMessage: [String: Event.Key] = [:]
+        for event in events + other.events {
+            if let existing = byKey[event.key] {
+                guard existing == event else { throw .inconsistentEvent("one event key names two different events") }
+                continue
+            }
+            if let message = event.message {
+                if let key = keyOfMessage[message], key != event.key {
+                    throw .inconsistentEvent("message \(message) appears as two different events")
+                }
+                keyOfMessage[message] = event.key
+            }
+            byKey[event.key] = event
+        }
+        var result = self
+        result.version = version.merged(with: other.version)
+        result.events = byKey.values.sorted(by: Event.precedes)
+        return result
     }
 }
 
+// MARK: - State: functions of the event set
+
 extension ThreadManifest {
-    /// Children in order: `subject`, `status`, `allowReplies`, `version`, `message`*, `conflict`*.
-    public func encode(to w: CanonicalWriter) throws {
-        try w.start("thread", [("created", created.description), ("id", id), ("patient", patient)])
-        try w.textElement("subject", subject)
-        try w.empty("status", [("counter", String(status.dot.counter)), ("replica", status.dot.replica),
-                               ("value", status.value.rawValue)])
-        try w.empty("allowReplies", [("counter", String(allowReplies.dot.counter)),
-                                     ("replica", allowReplies.dot.replica), ("value", String(allowReplies.value))])
-        try version.encode(to: w)
-        for m in messages {
-            try w.empty("message", [("id", m.id), ("object", m.object.description), ("sent", m.sent.description)])
+    /// Open unless an undominated close stands (a concurrent close beats a reopen).
+    public var status: Status { state(of: events).status }
+
+    /// Whether patients may reply: the initial value unless undominated replies events stand
+    /// (a concurrent "off" beats "on").
+    public var allowReplies: Bool { state(of: events).allowReplies }
+
+    /// Undominated flag events that lost to a concurrent, more restrictive one.
+    public var conflicts: [FlagConflict] { state(of: events).conflicts }
+
+    /// The messages, sorted by (sent, ID).
+    public var messages: [MessageReference] {
+        events.compactMap { e in
+            guard e.kind == .message, let id = e.message, let object = e.object else { return nil }
+            return MessageReference(id: id, object: object, sent: e.at)
+        }.sorted { a, b in
+            if a.sent != b.sent { return a.sent < b.sent }
+            return a.id.utf8.lexicographicallyPrecedes(b.id.utf8)
         }
-        for c in conflicts {
-            try w.empty("conflict", [("counter", String(c.dot.counter)), ("flag", c.flag.rawValue),
-                                     ("replica", c.dot.replica), ("value", c.value)])
-        }
-        try w.end()
     }
 
-    public init(element: ManifestElement) throws(ManifestError) {
-        let ns = Self.vocabulary.namespace
-        var r = try ElementReader(element, name: "thread", namespace: ns)
-        let id = try r.string("id"), patient = try r.string("patient"), created = try r.timestamp("created")
-        try r.finish()
-        var subject = SingleChild(), status = SingleChild(), allow = SingleChild(), version = SingleChild()
-        var messages: [MessageReference] = [], conflicts: [FlagConflict] = []
-        var messageIDs = Set<String>()
-        for child in try r.children(namespace: ns) {
-            switch child.name {
-            case "subject": try subject.set(child)
-            case "status": try status.set(child)
-            case "allowReplies": try allow.set(child)
-            case "version": try version.set(child)
-            case "message":
-                var c = try ElementReader(child, name: "message", namespace: ns)
-                let message = MessageReference(id: try c.string("id"), object: try c.objectID("object"),
-                                               sent: try c.timestamp("sent"))
-                try c.finish()
-                guard messageIDs.insert(message.id).inserted else {
-                    throw child.error(.duplicate, "message ID \(message.id) appears more than once")
-                }
-                messages.append(message)
-            case "conflict":
-                var c = try ElementReader(child, name: "conflict", namespace: ns)
-                conflicts.append(FlagConflict(flag: try c.value("flag"), value: try c.string("value"),
-                                              dot: Dot(replica: try c.string("replica"),
-                                                       counter: try c.uint64("counter", minimum: 1))))
-                try c.finish()
-            default:
-                throw child.unexpectedChild()
-            }
-            if child.name != "version" && child.name != "subject", let extra = child.children.first {
-                throw extra.unexpectedChild()
-            }
-        }
-        let subjectElement = try subject.required(in: element, "subject")
-        let subjectText = try ElementReader(subjectElement, name: "subject", namespace: ns).textOnly()
-        try ElementReader(subjectElement, name: "subject", namespace: ns).finish(textAllowed: true)
-        var s = try ElementReader(try status.required(in: element, "status"), name: "status", namespace: ns)
-        let statusRegister = Register<Status>(try s.value("value"), dot: try Self.dot(&s))
-        try s.finish()
-        var a = try ElementReader(try allow.required(in: element, "allowReplies"), name: "allowReplies", namespace: ns)
-        let allowRegister = Register<Bool>(try a.bool("value"), dot: try Self.dot(&a))
-        try a.finish()
-        self.init(id: id, patient: patient, subject: subjectText, created: created, status: statusRegister,
-                  allowReplies: allowRegister,
-                  version: try VersionVector(element: try version.required(in: element, "version"), namespace: ns),
-                  messages: messages, conflicts: conflicts)
+    /// The message event of `messageID`.
+    public func event(ofMessage messageID: String) -> Event? {
+        events.first { $0.kind == .message && $0.message == messageID }
     }
 
-    private static func dot(_ r: inout ElementReader) throws(ManifestError) -> Dot {
-        Dot(replica: try r.string("replica"), counter: try r.uint64("counter", minimum: 1))
+    /// Status and allow-replies in the history that `context` covers: what someone who had seen
+    /// exactly that history saw. Rules on received messages are judged here, at the message's own
+    /// causal point, never on the receiver's current state.
+    public func state(covering context: VersionVector) -> (status: Status, allowReplies: Bool) {
+        let seen = events.filter { e in e.dot.map(context.covers) ?? false }
+        let s = state(of: seen)
+        return (s.status, s.allowReplies)
+    }
+
+    private func state(of events: [Event]) -> (status: Status, allowReplies: Bool, conflicts: [FlagConflict]) {
+        var conflicts: [FlagConflict] = []
+        let statusEvents = Self.undominated(events.filter { $0.countsAsFlag && $0.isStatus })
+        let status: Status = statusEvents.contains { $0.kind == .close } ? .closed : .open
+        if status == .closed {
+            for e in statusEvents where e.kind == .reopen {
+                if let dot = e.dot { conflicts.append(FlagConflict(flag: .status, value: Status.open.rawValue, dot: dot)) }
+            }
+        }
+        let replyEvents = Self.undominated(events.filter { $0.countsAsFlag && $0.isReplies })
+        let allow: Bool
+        if replyEvents.contains(where: { $0.kind == .repliesOff }) {
+            allow = false
+            for e in replyEvents where e.kind == .repliesOn {
+                if let dot = e.dot { conflicts.append(FlagConflict(flag: .allowReplies, value: "true", dot: dot)) }
+            }
+        } else if !replyEvents.isEmpty {
+            allow = true
+        } else {
+            allow = initialAllowReplies
+        }
+        return (status, allow, conflicts.sorted())
+    }
+
+    /// Flag events that no other event of the same flag has seen.
+    private static func undominated(_ flags: [Event]) -> [Event] {
+        flags.filter { e in
+            guard let dot = e.dot else { return true }
+            return !flags.contains { other in other.dot != dot && other.context.covers(dot) }
+        }
     }
 }

@@ -1,4 +1,4 @@
-import SatchelManifest
+
 
 /// How two version vectors relate.
 public enum CausalOrder: String, Sendable {

@@ -1,0 +1,146 @@
+import SatchelManifest
+import SatchelMessaging
+import SatchelStore
+
+/// The objects a bundle being applied can use: its own (staged, hashes verified, manifests
+/// decoded) and, for what it leaves out, the receiving store's. Checks what checksums cannot:
+/// that every object a head reaches is present, of the right kind and size, and what the
+/// referring manifest says it is.
+///
+/// Objects already in the store are trusted to be complete (every object they reach is in the
+/// store too): the store only ever publishes complete heads, and apply keeps it that way by
+/// refusing a bundle whose heads reach anything missing.
+struct BundleObjects {
+    let repository: Repository
+    let inBundle: [ObjectID: (kind: ObjectKind, length: UInt64)]
+    let threads: [ObjectID: ThreadManifest]
+    let messages: [ObjectID: MessageManifest]
+    let events: [ObjectID: ThreadEvent]
+    let staffOnly: [ObjectID: AnyManifest]
+    /// The bytes of the staff-only manifests in the bundle, as received.
+    let staffOnlyBytes: [ObjectID: [UInt8]]
+
+    var store: ObjectStore { repository.store }
+
+    func available(_ id: ObjectID) -> Bool { inBundle[id] != nil || store.contains(id) }
+
+    private func missing(_ id: ObjectID, _ what: String) -> SyncError {
+        SyncError(.missingPrerequisite, "bundle needs \(what) \(id.short), which is neither in the bundle nor in this store; ask the sender for a full bundle (satchel bundle create --full)")
+    }
+
+    /// The thread manifest of a head (refusing an object of another kind).
+    func thread(_ id: ObjectID, ref: String) throws -> ThreadManifest {
+        if let thread = threads[id] { return thread }
+        guard inBundle[id] == nil else { throw SyncError(.badInput, "bundle head \(ref) names object \(id.short), which is not a thread manifest") }
+        guard store.contains(id) else { throw missing(id, "thread object") }
+        guard case .thread(let thread) = try loadAny(id) else {
+            throw SyncError(.badInput, "bundle head \(ref) names object \(id.short), which is not a thread manifest")
+        }
+        return thread
+    }
+
+    /// The message manifest of a message event, checked to be that message of that thread.
+    func message(of event: ThreadManifest.Event, in thread: ThreadManifest) throws -> MessageManifest {
+        guard let id = event.object else {
+            throw SyncError(.badInput, "thread \(thread.id) lists a message without its object")
+        }
+        let message: MessageManifest
+        if let m = messages[id] {
+            message = m
+        } else {
+            guard inBundle[id] == nil else { throw SyncError(.badInput, "thread \(thread.id) names object \(id.short) as a message, but it is not one") }
+            guard store.contains(id) else { throw missing(id, "message object") }
+            guard case .message(let m) = try loadAny(id) else {
+                throw SyncError(.badInput, "thread \(thread.id) names object \(id.short) as a message, but it is not one")
+            }
+            message = m
+        }
+        guard message.id == event.message, message.thread == thread.id, message.sent == event.at,
+              event.by == nil || event.by == message.author else {
+            throw SyncError(.badInput, "thread \(thread.id) lists message \(event.message ?? "?") with details that its manifest contradicts")
+        }
+        return message
+    }
+
+    /// Checks a flag event entry against its ``ThreadEvent`` object.
+    func checkFlagEvent(_ event: ThreadManifest.Event, in thread: ThreadManifest) throws {
+        guard let id = event.object else {
+            guard event.legacy else { throw SyncError(.badInput, "thread \(thread.id) lists an event without its object") }
+            return
+        }
+        let object: ThreadEvent
+        if let e = events[id] {
+            object = e
+        } else {
+            guard inBundle[id] == nil else { throw SyncError(.badInput, "thread \(thread.id) names object \(id.short) as an event, but it is not one") }
+            guard store.contains(id) else { throw missing(id, "event object") }
+            guard case .event(let e) = try loadAny(id) else {
+                throw SyncError(.badInput, "thread \(thread.id) names object \(id.short) as an event, but it is not one")
+            }
+            object = e
+        }
+        guard ThreadManifest.Event(object, object: id) == event, object.thread == thread.id else {
+            throw SyncError(.badInput, "thread \(thread.id) lists event \(id.short) with details that its object contradicts")
+        }
+    }
+
+    /// An envelope head must name an envelope of the same thread and message.
+    func checkEnvelope(_ id: ObjectID, ref: String) throws {
+        let manifest = try staffOnlyManifest(id)
+        guard case .envelope(let envelope) = manifest, ref == "envelopes/\(envelope.thread)/\(envelope.message)" else {
+            throw SyncError(.badInput, "bundle head \(ref) names object \(id.short), which is not that message's envelope")
+        }
+    }
+
+    /// A staff-only manifest (draft, draft set, envelope) from the bundle or the store.
+    func staffOnlyManifest(_ id: ObjectID) throws -> AnyManifest {
+        if let manifest = staffOnly[id] { return manifest }
+        guard inBundle[id] == nil else { throw SyncError(.badInput, "object \(id.short) is not a staff-only manifest") }
+        guard store.contains(id) else { throw missing(id, "object") }
+        return try loadAny(id)
+    }
+
+    /// Walks everything `root` reaches inside the bundle, checking kinds and sizes and that
+    /// nothing is missing. Objects already in the store end the walk (they are complete).
+    func closure(of root: ObjectID, reached: inout Set<ObjectID>) throws {
+        var pending = [(root, Expect.any)]
+        while let (id, expect) = pending.popLast() {
+            guard let entry = inBundle[id] else {
+                guard store.contains(id) else { throw missing(id, "object") }
+                continue
+            }
+            guard reached.insert(id).inserted else { continue }
+            switch expect {
+            case .blob(let length):
+                guard entry.kind == .blob, entry.length == length else {
+                    throw SyncError(.badInput, "bundle object \(id.short) is not the \(length)-byte content its message names")
+                }
+            case .message:
+                guard let message = messages[id] else { throw SyncError(.badInput, "bundle object \(id.short) is named as a message but is not one") }
+                pending.append((message.body.object, .blob(message.body.length)))
+                for attachment in message.attachments { pending.append((attachment.object, .blob(attachment.size))) }
+            case .event:
+                guard events[id] != nil else { throw SyncError(.badInput, "bundle object \(id.short) is named as an event but is not one") }
+            case .any:
+                if let thread = threads[id] {
+                    for event in thread.events {
+                        guard let object = event.object else { continue }
+                        pending.append((object, event.kind == .message ? .message : .event))
+                    }
+                } else if staffOnly[id] != nil {
+                    // Drafts and draft sets name drafts and content; envelopes name nothing.
+                    guard let bytes = staffOnlyBytes[id] else { continue }
+                    for next in References.scan(bytes) { pending.append((next, .any)) }
+                } else if entry.kind == .manifest {
+                    throw SyncError(.badInput, "bundle object \(id.short) is not what the ref or manifest naming it expects")
+                }
+            }
+        }
+    }
+
+    private enum Expect { case any, message, event, blob(UInt64) }
+
+    private func loadAny(_ id: ObjectID) throws -> AnyManifest {
+        try repository.loadAny(id)
+    }
+}
