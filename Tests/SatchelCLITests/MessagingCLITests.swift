@@ -77,6 +77,38 @@ import Testing
         #expect(try run(ws, ["compose", "--as", "s1", "--to", "u1", "--subject", "S", "--body", "B", "--send"]).status == 0)
     }
 
+    // MARK: Sync (issue #10)
+
+    /// The sequence that used to wedge sync forever: the laptop closes and syncs, staff on the
+    /// portal reopen, the patient replies. Every sync after that succeeds, both ways.
+    @Test func closeReopenReplySyncsBothWaysThroughTheCLI() throws {
+        let scratch = Scratch()
+        defer { withExtendedLifetime(scratch) {} }
+        let laptop = try store(scratch, "workstation", name: "laptop")
+        let portal = try store(scratch, "portal", name: "portal")
+        let sent = try run(laptop, ["compose", "--as", "s1", "--to", "u1", "--subject", "S", "--body", "B", "--send", "--json"])
+        let thread = try #require((sent.json["threads"] as? [[String: Any]])?.first?["thread"] as? String)
+        try run(laptop, ["thread", "close", thread, "--as", "s1"])
+        try run(laptop, ["sync", portal])
+        try run(portal, ["thread", "reopen", thread, "--as", "s2"])
+        let reply = try run(portal, ["reply", thread, "--as", "u1", "--body", "Thanks", "--json"])
+        let replyID = try #require(reply.json["message"] as? String)
+        for _ in 0..<2 {
+            let synced = try run(laptop, ["sync", portal, "--json"])
+            #expect(keys(synced.json) == ["sent", "received", "quarantined"])
+            #expect(count(synced.json["quarantined"]) == 0)
+        }
+        let shown = try run(laptop, ["thread", "show", thread, "--json"])
+        #expect(shown.json["status"] as? String == "open")
+        #expect((shown.json["messages"] as? [[String: Any]])?.map { $0["message"] as? String }.contains(replyID) == true)
+        #expect((shown.json["events"] as? [[String: Any]])?.map { $0["kind"] as? String } == ["message", "close", "reopen", "message"])
+        // Replies off through the CLI, then the patient is refused with the reason.
+        try run(laptop, ["thread", "replies", thread, "off", "--as", "s1"])
+        try run(laptop, ["sync", portal])
+        try run(portal, ["reply", thread, "--as", "u1", "--body", "Again"], status: 77, mentions: ["u1", thread])
+        try run(portal, ["thread", "replies", thread, "sideways", "--as", "s1"], status: 64)
+    }
+
     // MARK: Compose
 
     @Test func composeSendAndDraftJSON() throws {
@@ -173,10 +205,15 @@ import Testing
         #expect(keys(summary["version"]).count == 1)
 
         let show = try run(portal, ["thread", "show", thread, "--json"])
-        #expect(keys(show.json) == ["thread", "patient", "subject", "status", "allowReplies", "version", "head", "conflicts", "messages"])
+        #expect(keys(show.json) == ["thread", "patient", "subject", "status", "allowReplies", "version", "head", "conflicts",
+                                    "messages", "events", "quarantined"])
         let messages = try #require(show.json["messages"] as? [[String: Any]])
         #expect(messages.count == 2)
-        let messageKeys: Set<String> = ["message", "author", "sent", "recipients", "subject", "body", "attachments"]
+        let events = try #require(show.json["events"] as? [[String: Any]])
+        #expect(events.map { $0["kind"] as? String } == ["message", "message", "close", "reopen"])
+        for e in events { #expect(keys(e) == ["event", "kind", "by", "at"]) }
+        #expect(count(show.json["quarantined"]) == 0)
+        let messageKeys: Set<String> = ["message", "author", "sent", "recipients", "subject", "body", "attachments", "format"]
         for m in messages { #expect(keys(m) == messageKeys.union(["bcc"])) }  // staff view: bcc
         let attachments = try #require(messages[0]["attachments"] as? [[String: Any]])
         #expect(keys(attachments.first) == ["name", "mediaType", "size", "sha256"])
@@ -186,6 +223,7 @@ import Testing
         #expect(attachments.first?["sha256"] as? String == "4b7b2fcc25fa820ff8d4254077817d6e4c64fd71c4960ce0211afd43f5544518")
 
         let asPatient = try run(portal, ["thread", "show", thread, "--as", "u1", "--json"])
+        #expect(asPatient.json["quarantined"] == nil)  // never shown to portal users
         for m in try #require(asPatient.json["messages"] as? [[String: Any]]) { #expect(keys(m) == messageKeys) }
         #expect(count(try run(portal, ["thread", "list", "--as", "u1", "--json"]).json["threads"]) == 1)
         #expect(count(try run(portal, ["thread", "list", "--patient", "p2", "--json"]).json["threads"]) == 0)

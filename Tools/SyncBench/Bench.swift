@@ -13,6 +13,7 @@ struct Options {
     var keep = false
     var git = true
     var profile: String?
+    var bulkPatients = 3_000
 
     static let usage = """
         usage: SyncBench [--max N] [--sizes A,B,C] [--changed N] [--runs N] [--dir DIR] [--no-git] [--keep]
@@ -24,6 +25,7 @@ struct Options {
           --no-git        skip the full-bundle comparison with git bundle
           --keep          keep the work directory
           --profile DIR   run each measured create/apply child under `perf record -g`, data in DIR
+          --bulk N        patients in the bulk-attachment case (default 3000; 0 skips it)
         """
 
     static func parse(_ args: [String]) throws -> Options {
@@ -54,6 +56,10 @@ struct Options {
             case "--runs": options.runs = try number()
             case "--dir": options.directory = try value()
             case "--no-git": options.git = false
+            case "--bulk":
+                let text = try value()
+                guard let n = Int(text), n >= 0 else { throw BenchError("--bulk needs a number ≥ 0") }
+                options.bulkPatients = n
             case "--keep": options.keep = true
             case "--profile": options.profile = try value()
             case "-h", "--help": print(usage); exit(0)
