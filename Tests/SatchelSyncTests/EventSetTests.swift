@@ -241,6 +241,32 @@ import Testing
         #expect(try copy.threadView(sent.thread).messages.count == 2)
     }
 
+    /// Version 1 heads (flag registers) are still read; two replicas' version 1 heads of one
+    /// thread convert to the same identity and merge by union, in either order.
+    @Test func versionOneHeadsAreReadAndMerge() throws {
+        let object = "sha256:" + String(repeating: "ab", count: 32)
+        func v1(status: String, replica: String, version: String) -> [UInt8] {
+            Array("""
+                <thread xmlns="urn:satchel:thread:1" created="2026-05-01T10:00:00Z" id="T1" patient="p1">\
+                <subject>S</subject><status counter="1" replica="\(replica)" value="\(status)"/>\
+                <allowReplies counter="1" replica="w1" value="false"/><version>\(version)</version>\
+                <message id="M1" object="\(object)" sent="2026-05-01T10:00:00Z"/></thread>
+                """.utf8)
+        }
+        let a = try ThreadManifest.decode(v1(status: "open", replica: "w1", version: #"<counter replica="w1" value="1"/>"#))
+        let b = try ThreadManifest.decode(v1(status: "closed", replica: "w2",
+                                             version: #"<counter replica="w1" value="1"/><counter replica="w2" value="1"/>"#))
+        #expect(a.initialAllowReplies == false && b.initialAllowReplies == false)
+        #expect(a.status == .open && b.status == .closed)
+        let ab = try ThreadMerge.merge(a, b), ba = try ThreadMerge.merge(b, a)
+        #expect(try ab.encoded() == ba.encoded())
+        #expect(ab.status == .closed)
+        #expect(ab.allowReplies == false)
+        #expect(ab.messages.map(\.id) == ["M1"])
+        // Re-read from its version 2 bytes, the merged head is the same value.
+        #expect(try ThreadManifest.decode(ab.encoded()) == ab)
+    }
+
     static func importDirectory(patients: Int, into stores: [Repository]) throws {
         var xml = """
             <directory xmlns="urn:satchel:directory:1"><settings defaultAllowReplies="true">\

@@ -97,10 +97,10 @@ extension ThreadManifest {
         return result
     }
 
-    /// Reads a version 1 head: flag registers and message references become legacy events.
-    /// A register set at creation (the status and allow-replies registers share the creation
-    /// dot) is the initial state; any other register, and every recorded conflict, is a flag
-    /// event with the context its own replica must have had (`counter - 1`).
+    /// Reads a version 1 head: message references become legacy message events; the status
+    /// register, unless it still carries the creation dot (the allow-replies register's, which
+    /// version 1 never changed after creation), and every recorded conflict become legacy flag
+    /// events with the context their own replica must have had (`counter - 1`).
     init(legacy element: ManifestElement) throws(ManifestError) {
         let ns = Self.vocabulary.namespace(version: 1)
         var r = try ElementReader(element, name: "thread", namespace: ns)
@@ -154,12 +154,12 @@ extension ThreadManifest {
         let vector = try VersionVector(element: try version.required(in: element, "version"), namespace: ns)
         messages.sort { ($0.sent, $0.id) < ($1.sent, $1.id) }
         guard let first = messages.first else { throw element.error(.missing, "a thread has at least one message") }
-        var initialAllow = true
-        if statusDot == allowDot {
-            initialAllow = allowValue
-        } else {
+        // Version 1 had no operation that changed allow-replies after creation: its register
+        // always carries the creation dot, so its value is the initial one. The status register
+        // is a flag event unless it still carries that dot.
+        let initialAllow = allowValue
+        if statusDot != allowDot {
             flags.append((statusValue == .closed ? .close : .reopen, statusDot))
-            flags.append((allowValue ? .repliesOn : .repliesOff, allowDot))
         }
         var events = messages.map { m in
             Event(kind: .message, dot: nil, at: m.sent, by: nil, object: m.object, message: m.id)
