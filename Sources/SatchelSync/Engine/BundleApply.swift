@@ -13,10 +13,12 @@ extension SyncEngine {
 
     /// Applies a bundle all-or-nothing: every object is staged and verified first, then heads
     /// (and the checkpoint) move in one ref transaction. Applying the same bundle again
-    /// changes nothing.
+    /// changes nothing. `beforeCommit` runs after every check, right before anything is
+    /// published; if it throws, nothing changes (a server re-checks authorization there).
     @discardableResult
-    public func applyBundle(_ path: String, progress: ProgressHandler? = nil) throws -> ApplyResult {
-        try process(path, apply: true, progress: progress).result
+    public func applyBundle(_ path: String, progress: ProgressHandler? = nil,
+                            beforeCommit: (() throws -> Void)? = nil) throws -> ApplyResult {
+        try process(path, apply: true, progress: progress, beforeCommit: beforeCommit).result
     }
 
     /// Reads a bundle's header after checking magic, version, the trailing checksum and the
@@ -28,8 +30,8 @@ extension SyncEngine {
         return bundle.header
     }
 
-    private func process(_ path: String, apply: Bool,
-                         progress: ProgressHandler? = nil) throws -> (header: BundleHeader, result: ApplyResult) {
+    private func process(_ path: String, apply: Bool, progress: ProgressHandler? = nil,
+                         beforeCommit: (() throws -> Void)? = nil) throws -> (header: BundleHeader, result: ApplyResult) {
         let bundle = try BundleFile.open(path)
         defer { bundle.close() }
         let header = bundle.header
@@ -216,6 +218,7 @@ extension SyncEngine {
             let object = try batch.put(.manifest, checkpoint.encoded())
             updates.append(RefUpdate(checkpointRef, from: previous?.id, to: object))
         }
+        try beforeCommit?()
         try batch.commit()
         published = true
         do {
