@@ -412,18 +412,23 @@ import Testing
     }
 
     /// Slow clients (`SATCHEL_SLOW_CLIENTS`, default 300), 8 from each of many loopback addresses
-    /// (under the per-address cap), trickle a header byte each second at a server limited to 256
-    /// descriptors; a legitimate `sync` from 127.0.0.1 completes in under 5 s meanwhile.
+    /// (under the per-address cap; `SATCHEL_SLOW_CLIENTS_PER_ADDRESS`), trickle a header byte each second at a server limited to 256
+    /// descriptors (`SATCHEL_SLOW_CLIENTS_NOFILE`); a legitimate `sync` from 127.0.0.1 completes
+    /// in under 5 s meanwhile.
     @Test func aLegitimateSyncCompletesUnderSlowClientLoad() throws {
-        let count = ProcessInfo.processInfo.environment["SATCHEL_SLOW_CLIENTS"].flatMap { Int($0) } ?? 300
+        let environment = ProcessInfo.processInfo.environment
+        let count = environment["SATCHEL_SLOW_CLIENTS"].flatMap { Int($0) } ?? 300
+        let descriptors = environment["SATCHEL_SLOW_CLIENTS_NOFILE"].flatMap { Int($0) } ?? 256
+        let perAddress = max(1, environment["SATCHEL_SLOW_CLIENTS_PER_ADDRESS"].flatMap { Int($0) } ?? 8)
         let setup = try Setup()
         _ = try setup.compose("Lab results")
-        let server = try Server(store: setup.portal, descriptorLimit: 256)
+        let server = try Server(store: setup.portal, descriptorLimit: descriptors)
         defer { server.stop() }
 
         var attackers: [RawHTTP] = []
         for index in 0..<count {
-            if let client = try? RawHTTP(port: server.port, from: "127.0.\(index / 8 / 250).\(2 + index / 8 % 250)") { attackers.append(client) }
+            let address = index / perAddress
+            if let client = try? RawHTTP(port: server.port, from: "127.0.\(address / 250).\(2 + address % 250)") { attackers.append(client) }
         }
         let head = Array("POST /v1/push HTTP/1.1\r\nHost: x\r\n".utf8)
         let clients = attackers
@@ -441,7 +446,7 @@ import Testing
         Thread.sleep(forTimeInterval: 1.5)
         let (result, elapsed) = try runBounded(["sync", server.url, "--token-file", setup.tokenFile, "--store", setup.laptop, "--json"],
                                                seconds: 30)
-        print("slow clients: \(count) opened \(attackers.count); legitimate sync \(String(format: "%.2f", elapsed)) s, exit \(result.status)")
+        print("slow clients: \(count) opened \(attackers.count), \(perAddress) per address, server limited to \(descriptors) descriptors; legitimate sync \(String(format: "%.2f", elapsed)) s, exit \(result.status)")
         #expect(result.status == 0, "\(result.stderr)")
         #expect(elapsed < 5)
         #expect(HTTPSyncTests.side(result, "sent")["threads"] == 1)
