@@ -61,8 +61,13 @@ import Testing
         let url: String
         let port: Int
 
-        init(store: String) throws {
+        /// With `descriptorLimit`, the server runs under `ulimit -n` (soft and hard) of that.
+        init(store: String, descriptorLimit: Int? = nil) throws {
             process = CLI.process(["serve", "--store", store, "--port", "0", "--json"])
+            if let descriptorLimit {
+                process.arguments = ["-c", "ulimit -n \(descriptorLimit) && exec \"$0\" \"$@\"", CLI.executable] + (process.arguments ?? [])
+                process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            }
             let out = Pipe()
             process.standardOutput = out
             process.standardError = FileHandle.nullDevice

@@ -112,7 +112,8 @@ struct SyncCommand: AsyncParsableCommand {
         discussion: """
             Sends what the other store lacks and receives what this one lacks, each side applying \
             all-or-nothing. Drafts and Staff Bcc never go to or come from a portal. Over HTTP the \
-            token comes from --token-file, else $SATCHEL_TOKEN.
+            token comes from --token-file, else $SATCHEL_TOKEN; a request with no progress for \
+            120 s (or $SATCHEL_HTTP_TIMEOUT seconds) fails with exit 74.
 
             Examples:
               satchel sync /srv/portal-store --store ./laptop
@@ -130,7 +131,8 @@ struct SyncCommand: AsyncParsableCommand {
         let sent: TransferSummary, received: TransferSummary
         var quarantined: [Quarantined] = []
         if peer.hasPrefix("http://") || peer.hasPrefix("https://") {
-            let client = try HTTPSyncClient(repository: repository, url: peer, token: try token())
+            var client = try HTTPSyncClient(repository: repository, url: peer, token: try token())
+            if let timeout = try timeout() { client.timeout = timeout }
             (sent, received) = try await client.sync()
         } else {
             let other: Repository
@@ -148,6 +150,15 @@ struct SyncCommand: AsyncParsableCommand {
             Output.line("Sent \(sent.threads) threads (\(sent.objects) objects, \(Output.bytes(sent.bytes))); received \(received.threads) threads (\(received.objects) objects, \(Output.bytes(received.bytes)))")
             QuarantinedJSON.report(quarantined)
         }
+    }
+
+    /// `$SATCHEL_HTTP_TIMEOUT`: seconds without progress after which an HTTP sync gives up.
+    func timeout() throws -> Duration? {
+        guard let text = ProcessInfo.processInfo.environment["SATCHEL_HTTP_TIMEOUT"], !text.isEmpty else { return nil }
+        guard let seconds = Double(text), seconds > 0, seconds <= 86_400 else {
+            throw CLIError(.usage, "SATCHEL_HTTP_TIMEOUT must be a number of seconds between 0 and 86400")
+        }
+        return .milliseconds(Int64(seconds * 1000))
     }
 
     /// The bearer token: --token-file, else $SATCHEL_TOKEN.

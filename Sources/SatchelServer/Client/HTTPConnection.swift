@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import Synchronization
 import SystemPackage
 
 /// One HTTP/1.1 request over a fresh connection, on SwiftNIO's HTTP codec (no other client
@@ -29,6 +30,25 @@ struct HTTPConnection {
 
     let endpoint: SyncEndpoint
     var connectTimeout: TimeAmount = .seconds(15)
+    /// The exchange fails when no byte has gone either way for this long (a server that accepts
+    /// and never answers, or stalls mid-answer).
+    var idleTimeout: Duration = HTTPConnection.defaultIdleTimeout
+
+    static let defaultIdleTimeout: Duration = .seconds(120)
+
+    /// When bytes last moved, and whether the watchdog gave up.
+    final class Activity: Sendable {
+        private let state = Mutex<(last: ContinuousClock.Instant, expired: Bool)>((.now, false))
+        func touch() { state.withLock { $0.last = .now } }
+        /// Marks the exchange expired if idle for `limit`; true if it is (now or before).
+        func expire(after limit: Duration) -> Bool {
+            state.withLock {
+                if ContinuousClock.now - $0.last >= limit { $0.expired = true }
+                return $0.expired
+            }
+        }
+        var expired: Bool { state.withLock { $0.expired } }
+    }
 
     func send(_ method: HTTPMethod, _ path: String, headers extra: [(String, String)] = [], body: Body = .none,
               into sink: Sink) async throws -> Result {
@@ -59,31 +79,56 @@ struct HTTPConnection {
         let requestHead = head
 
         let where_ = "\(method) \(endpoint.display)\(path)"
-        return try await channel.executeThenClose { inbound, outbound in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                // The body goes out while the response is read, so an early answer (401, 413)
-                // is seen even if the server stops reading; write errors are then moot.
-                group.addTask {
-                    do {
-                        try await outbound.write(.head(requestHead))
-                        switch body {
-                        case .none: break
-                        case .bytes(let bytes): try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
-                        case .file(let path, let length): try await Self.stream(path, length: length, to: outbound)
+        let activity = Activity()
+        let idle = idleTimeout
+        let raw = channel.channel
+        do {
+            return try await channel.executeThenClose { inbound, outbound in
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    // The body goes out while the response is read, so an early answer (401, 413)
+                    // is seen even if the server stops reading; write errors are then moot.
+                    group.addTask {
+                        do {
+                            try await outbound.write(.head(requestHead))
+                            activity.touch()
+                            switch body {
+                            case .none: break
+                            case .bytes(let bytes): try await outbound.write(.body(.byteBuffer(ByteBuffer(bytes: bytes))))
+                            case .file(let path, let length): try await Self.stream(path, length: length, to: outbound, activity: activity)
+                            }
+                            try await outbound.write(.end(nil))
+                            activity.touch()
+                        } catch {
+                            // Reported by the reading side (closed connection) if it matters.
                         }
-                        try await outbound.write(.end(nil))
-                    } catch {
-                        // Reported by the reading side (closed connection) if it matters.
                     }
+                    // The watchdog: closes the connection once nothing has moved for `idle`.
+                    group.addTask {
+                        let tick = min(idle / 4, .seconds(1))
+                        while !Task.isCancelled {
+                            try? await Task.sleep(for: tick)
+                            if activity.expire(after: idle) {
+                                raw.close(promise: nil)
+                                return
+                            }
+                        }
+                    }
+                    defer { group.cancelAll() }
+                    return try await Self.read(inbound, into: sink, where: where_, activity: activity)
                 }
-                defer { group.cancelAll() }
-                return try await Self.read(inbound, into: sink, where: where_)
             }
+        } catch where activity.expired {
+            throw HTTPSyncError(.transport, "\(where_): no answer for \(Self.seconds(idle)) s; gave up (nothing of this answer was used)")
         }
     }
 
+    static func seconds(_ duration: Duration) -> String {
+        let value = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        return value == value.rounded() ? String(Int(value)) : String(value)
+    }
+
     private static func stream(_ path: String, length: UInt64,
-                               to outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>) async throws {
+                               to outbound: NIOAsyncChannelOutboundWriter<HTTPClientRequestPart>, activity: Activity) async throws {
         let fd = try SystemPackage.FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
         defer { try? fd.close() }
         var sent: UInt64 = 0
@@ -93,11 +138,12 @@ struct HTTPConnection {
             if n == 0 { break }
             sent += UInt64(n)
             try await outbound.write(.body(.byteBuffer(buffer)))
+            activity.touch()
         }
     }
 
     private static func read(_ inbound: NIOAsyncChannelInboundStream<HTTPClientResponsePart>, into sink: Sink,
-                             where place: String) async throws -> Result {
+                             where place: String, activity: Activity) async throws -> Result {
         var result = Result(status: 0, headers: [:], body: [], bytes: 0)
         var file: SystemPackage.FileDescriptor?
         defer { try? file?.close() }
@@ -108,6 +154,7 @@ struct HTTPConnection {
         var complete = false
         do {
             for try await part in inbound {
+                activity.touch()
                 switch part {
                 case .head(let head):
                     result.status = Int(head.status.code)

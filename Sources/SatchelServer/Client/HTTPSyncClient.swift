@@ -22,6 +22,9 @@ public struct HTTPSyncClient: Sendable {
     public let endpoint: SyncEndpoint
     let token: String
     public var limits = HTTPSyncProtocol.Limits()
+    /// A request fails (``HTTPSyncError/Code/transport``, exit 74) when no byte has moved either
+    /// way for this long; nothing received in that exchange is applied.
+    public var timeout: Duration = HTTPConnection.defaultIdleTimeout
 
     public init(repository: Repository, url: String, token: String) throws {
         let token = token.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -43,7 +46,11 @@ public struct HTTPSyncClient: Sendable {
         public var maxListEntries: Int
     }
 
-    var connection: HTTPConnection { HTTPConnection(endpoint: endpoint) }
+    var connection: HTTPConnection {
+        var connection = HTTPConnection(endpoint: endpoint)
+        connection.idleTimeout = timeout
+        return connection
+    }
     var auth: (String, String) { ("Authorization", "Bearer " + token) }
 
     /// Who the portal is.

@@ -67,7 +67,7 @@ struct SyncRoutes: Sendable {
 
     /// `POST /v1/offer`: the objects a pull would carry now if the caller held none of them.
     func offer(_ request: Request, _ token: ReplicaToken) async throws -> Response {
-        let (replica, role) = try peer(request, token)
+        let (replica, role) = try await peer(request, token)
         let engine = self.engine
         let ids = try await gate.withGate {
             try await NIOThreadPool.singleton.runIfActive { try engine.offer(for: replica, targetRole: role) }
@@ -78,7 +78,7 @@ struct SyncRoutes: Sendable {
     /// `POST /v1/pull`: this store's bundle for the caller, leaving out the objects listed in
     /// the body (those the caller holds).
     func pull(_ request: Request, _ token: ReplicaToken) async throws -> Response {
-        let (replica, role) = try peer(request, token)
+        let (replica, role) = try await peer(request, token)
         let held = Set(try await readList(request))
         return try await bundleResponse(for: replica, role: role, held: held)
     }
@@ -97,8 +97,11 @@ struct SyncRoutes: Sendable {
 
     // MARK: Steps
 
-    /// Verifies and applies a spooled bundle, checking first that it comes from the replica the
-    /// token is bound to (binding an unbound token afterwards).
+    /// Verifies and applies a spooled bundle from the token's replica. Authorization is decided
+    /// once, atomically with the apply: right before anything is committed the tokens lock is
+    /// taken and the token re-checked (still registered, not revoked, bound to the bundle's
+    /// source or bindable to it); the lock is held until the apply has returned, so a revoke or
+    /// a competing claim lands entirely before (nothing changes, 403) or after the apply.
     func apply(_ path: String, token: ReplicaToken) async throws -> ApplyResult {
         let engine = self.engine
         let tokens = self.tokens
@@ -107,11 +110,13 @@ struct SyncRoutes: Sendable {
             if let bound = token.replica, bound != header.source {
                 throw Problem(.forbidden, "token \(token.name) belongs to replica \(bound), but the bundle comes from \(header.source)")
             }
-            let result = try engine.applyBundle(path)
-            if token.replica == nil, try !tokens.bind(token.name, replica: header.source) {
-                throw Problem(.forbidden, "token \(token.name) was bound to another replica meanwhile")
-            }
-            return result
+            try engine.checkHeadTargets(header)
+            var lock: LeaseLock?
+            defer { lock?.release() }
+            return try engine.applyBundle(path, beforeCommit: {
+                lock = try tokens.lock()
+                try tokens.claim(token, as: header.source)
+            })
         }
     }
 
@@ -157,7 +162,8 @@ struct SyncRoutes: Sendable {
                                          permissions: [.ownerReadWrite])
         do {
             var total: UInt64 = 0
-            for try await buffer in request.body {
+            var chunks = request.body.makeAsyncIterator()
+            while let buffer = try await Self.nextChunk(&chunks) {
                 total += UInt64(buffer.readableBytes)
                 guard total <= limits.maxBundleBytes else {
                     throw Problem(.contentTooLarge, "the bundle is over the limit of \(limits.maxBundleBytes) bytes")
@@ -178,7 +184,8 @@ struct SyncRoutes: Sendable {
     /// Reads an object-ID list body (bounded) into memory.
     func readList(_ request: Request) async throws -> [ObjectID] {
         var bytes: [UInt8] = []
-        for try await buffer in request.body {
+        var chunks = request.body.makeAsyncIterator()
+        while let buffer = try await Self.nextChunk(&chunks) {
             guard bytes.count + buffer.readableBytes <= limits.maxListBytes else {
                 throw Problem(.contentTooLarge, "an object list may hold at most \(limits.maxListEntries) IDs")
             }
@@ -190,12 +197,25 @@ struct SyncRoutes: Sendable {
         return ids
     }
 
+    /// The next chunk of a request body; a body that cannot be read (broken chunked framing, a
+    /// connection closed before `Content-Length` bytes came) is the client's fault: 400.
+    static func nextChunk(_ chunks: inout RequestBody.AsyncIterator) async throws -> ByteBuffer? {
+        do {
+            return try await chunks.next()
+        } catch {
+            throw Problem(.badRequest, "the request body is malformed or was cut short")
+        }
+    }
+
     /// The caller's replica and role from the request headers; the replica must be the one the
     /// token is bound to, if it is bound.
-    func peer(_ request: Request, _ token: ReplicaToken) throws -> (String, StoreConfig.Role?) {
-        guard let replica = request.headers[Self.field(HTTPSyncProtocol.Header.replica)], !replica.isEmpty,
-              replica.utf8.count <= 128 else {
+    /// An unbound token is bound to that replica here (first use; ``ReplicaTokens/claim(_:as:)``).
+    func peer(_ request: Request, _ token: ReplicaToken) async throws -> (String, StoreConfig.Role?) {
+        guard let replica = request.headers[Self.field(HTTPSyncProtocol.Header.replica)], !replica.isEmpty else {
             throw Problem(.badRequest, "the \(HTTPSyncProtocol.Header.replica) header is missing")
+        }
+        guard ReplicaTokens.isReplicaID(replica) else {
+            throw Problem(.badRequest, "the \(HTTPSyncProtocol.Header.replica) header is not a replica ID ([A-Za-z0-9][A-Za-z0-9._-]{0,127})")
         }
         if let bound = token.replica, bound != replica {
             throw Problem(.forbidden, "token \(token.name) belongs to replica \(bound), not \(replica)")
@@ -206,6 +226,8 @@ struct SyncRoutes: Sendable {
             }
             return role
         }
+        let tokens = self.tokens
+        try await NIOThreadPool.singleton.runIfActive { _ = try tokens.authorize(token, as: replica) }
         return (replica, role)
     }
 
@@ -224,13 +246,13 @@ struct SyncRoutes: Sendable {
             let token = try await authenticate(request)
             who = token.name
             response = try await handler(token)
-        } catch let problem as Problem {
-            response = problem.response
-        } catch let error as SyncError {
-            response = Problem(error).response
-        } catch {
-            logger.error("\(request.method) \(request.uri.path) failed: \(error)")
-            response = Problem(.internalServerError, "the server failed; see its log").response
+        } catch let error {
+            if let problem = Problem(mapping: error) {
+                response = problem.response
+            } else {
+                logger.error("\(request.method) \(request.uri.path) failed: \(error)")
+                response = Problem(.internalServerError, "the server failed; see its log").response
+            }
         }
         let elapsed = ContinuousClock.now - started
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -257,33 +279,5 @@ struct SyncRoutes: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = type
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
-    }
-}
-
-/// An error answer: a status and one line of text naming what was wrong.
-struct Problem: Error {
-    var status: HTTPResponse.Status
-    var message: String
-
-    init(_ status: HTTPResponse.Status, _ message: String) {
-        self.status = status
-        self.message = message
-    }
-
-    init(_ error: SyncError) {
-        let status: HTTPResponse.Status = switch error.code {
-        case .badInput, .notFound: .badRequest
-        case .missingPrerequisite, .exists: .conflict
-        case .refused: .unprocessableContent
-        }
-        self.init(status, error.message)
-    }
-
-    var response: Response {
-        var headers = HTTPFields()
-        headers[.contentType] = HTTPSyncProtocol.MediaType.text
-        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"satchel\"" }
-        let line = message.replacingOccurrences(of: "\n", with: " ") + "\n"
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(string: line)))
     }
 }

@@ -20,8 +20,26 @@ public struct SyncServer: Sendable {
         /// 0 picks a free port (reported to `onRunning`).
         public var port = 8080
         public var limits = HTTPSyncProtocol.Limits()
-        /// A connection idle this long is closed (slow or stalled clients).
-        public var idleTimeout: TimeAmount = .seconds(120)
+        /// A connection with no complete HTTP part read for this long is closed (stalled clients).
+        public var idleTimeout: TimeAmount = .seconds(60)
+        /// The request head must be complete this long after the connection opens.
+        public var headerTimeout: TimeAmount = .seconds(10)
+        /// While the server waits for a request body, the body must come at least this fast on
+        /// average once `bodyGrace` of waiting has passed.
+        public var minBodyBytesPerSecond = 1024
+        public var bodyGrace: TimeAmount = .seconds(10)
+        /// After the response, how long the rest of an unread request is read and discarded
+        /// before the connection closes.
+        public var lingerTimeout: TimeAmount = .seconds(2)
+        /// Open connections allowed per peer IP address; more are closed at once. (Behind a
+        /// proxy every client shares the proxy's address: raise it there.)
+        public var maxConnectionsPerPeer = 16
+        /// Open connections allowed in all; at the cap the oldest connection still waiting for
+        /// its request head is closed to admit a new one. nil: the open-file limit less 256
+        /// (descriptors for the store), at least 64.
+        public var maxConnections: Int?
+        /// Raise this process's open-file soft limit to its hard limit when the server starts.
+        public var raiseDescriptorLimit = true
         /// Request header limits (bytes of one field, of all fields, number of fields).
         public var maxHeaderFieldBytes = 8 << 10
         public var maxHeaderListBytes = 32 << 10
@@ -49,12 +67,12 @@ public struct SyncServer: Sendable {
     /// Serves until the task is cancelled (or SIGINT/SIGTERM with `handleSignals`).
     /// `onRunning` gets the bound port once the server accepts connections.
     public func run(handleSignals: Bool = false, onRunning: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let router = Router()
-        SyncRoutes(repository: repository, limits: configuration.limits, logger: logger).register(on: router)
-        var http1 = HTTP1Channel.Configuration(idleTimeout: configuration.idleTimeout)
-        http1.httpDecoder = .init(maxHeaderFieldSize: configuration.maxHeaderFieldBytes,
-                                  maxHeaderListSize: configuration.maxHeaderListBytes,
-                                  maxHeaderFieldCount: configuration.maxHeaderFields)
+        if configuration.raiseDescriptorLimit { Self.raiseDescriptorLimit() }
+        let router = makeRouter()
+        let table = ConnectionTable(perPeer: configuration.maxConnectionsPerPeer,
+                                    total: configuration.maxConnections ?? max(64, Self.descriptorLimit() - 256))
+        let http1 = http1Configuration(table: table)
+        let logger = self.logger
         let app = Application(
             router: router,
             server: .http1(configuration: http1),
@@ -66,5 +84,48 @@ public struct SyncServer: Sendable {
         } else {
             try await app.run()
         }
+    }
+
+    func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        SyncRoutes(repository: repository, limits: configuration.limits, logger: logger).register(on: router)
+        return router
+    }
+
+    /// The HTTP/1 channel: decoder limits, idle timeout, and the ``ConnectionGuard``.
+    func http1Configuration(table: ConnectionTable?) -> HTTP1Channel.Configuration {
+        let limits = ConnectionGuard.Limits(headerTimeout: configuration.headerTimeout, bodyGrace: configuration.bodyGrace,
+                                            minBodyBytesPerSecond: configuration.minBodyBytesPerSecond,
+                                            lingerTimeout: configuration.lingerTimeout)
+        let logger = self.logger
+        var http1 = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [ConnectionGuard(limits: limits, table: table, logger: logger)],
+            idleTimeout: configuration.idleTimeout)
+        http1.httpDecoder = .init(maxHeaderFieldSize: configuration.maxHeaderFieldBytes,
+                                  maxHeaderListSize: configuration.maxHeaderListBytes,
+                                  maxHeaderFieldCount: configuration.maxHeaderFields)
+        return http1
+    }
+
+    #if canImport(Glibc)
+    static let descriptorResource = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+    #else
+    static let descriptorResource = RLIMIT_NOFILE
+    #endif
+
+    /// This process's open-file soft limit.
+    static func descriptorLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(descriptorResource, &limit) == 0 else { return 1024 }
+        return Int(clamping: limit.rlim_cur)
+    }
+
+    /// Raises the open-file soft limit to the hard limit (each connection costs a descriptor).
+    static func raiseDescriptorLimit() {
+        let resource = descriptorResource
+        var limit = rlimit()
+        guard getrlimit(resource, &limit) == 0, limit.rlim_cur < limit.rlim_max else { return }
+        limit.rlim_cur = limit.rlim_max
+        _ = setrlimit(resource, &limit)
     }
 }
