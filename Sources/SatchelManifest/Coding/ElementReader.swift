@@ -30,6 +30,9 @@ struct ElementReader {
 
     mutating func optionalString(_ name: String) -> String? { take(name) }
 
+    /// Whether the element carries attribute `name` (without consuming it).
+    func has(_ name: String) -> Bool { element.attributes.contains { $0.name == name && $0.namespace == nil } }
+
     mutating func string(_ name: String) throws(ManifestError) -> String {
         guard let value = take(name) else {
             throw error(.missing, "<\(element.name)> is missing required attribute \(name)")
