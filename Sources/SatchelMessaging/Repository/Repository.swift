@@ -62,6 +62,20 @@ public final class Repository: Sendable {
         }
     }
 
+    /// Sets the portal base URL that notification links use (`https://…` or `http://…`),
+    /// rewriting the store's configuration durably; returns the reopened repository.
+    public static func setPortalURL(_ url: String, at path: String) throws -> Repository {
+        guard let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme?.lowercased() ?? ""),
+              parsed.host?.isEmpty == false else {
+            throw MessagingError(.usage, "the portal URL must be an http(s) URL with a host")
+        }
+        let repository = try open(at: path)
+        var config = repository.config
+        config.portalURL = url
+        try repository.store.writeRootFile(configFile, try config.encoded())
+        return Repository(store: repository.store, config: config)
+    }
+
     /// Opens an existing store.
     public static func open(at path: String) throws -> Repository {
         let store = try ObjectStore(root: path)
@@ -128,11 +142,13 @@ public final class Repository: Sendable {
         return directory
     }
 
-    /// Validates a directory file (schema, references) and makes it the current directory.
-    /// A bad file changes nothing.
+    /// Validates a directory file (schema, references, notification templates:
+    /// NotificationTemplateRules.swift) and makes it the current directory. A bad file changes
+    /// nothing.
     @discardableResult
     public func importDirectory(_ fileBytes: [UInt8]) throws -> (id: ObjectID, directory: Directory) {
         let directory = try Directory.importFile(fileBytes)
+        try NotificationTemplateRules.check(directory)
         let batch = try store.batch()
         var published = false
         defer { if !published { batch.abandon() } }
