@@ -9,8 +9,11 @@ struct DraftCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Update.self, Detach.self, Send.self, Discard.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List drafts, most recently updated first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List your drafts, most recently updated first.",
+            discussion: "A draft belongs to its author; staff with the viewAllDrafts permission see everyone's.\n\nExample:\n  satchel draft list --as s1")
         @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("as"), help: "Staff ID (you see your own drafts).") var staff: String
 
         struct Entry: Encodable {
             var draft, author, updated: String
@@ -29,7 +32,7 @@ struct DraftCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let drafts = try StoreContext.open(global).drafts()
+            let drafts = try StoreContext.open(global).drafts(as: staff)
             if global.json {
                 try Output.json(["drafts": drafts.map { Entry(draft: $0.draft, author: $0.author, updated: $0.updated.description, subject: $0.subject) }])
                 return
@@ -43,7 +46,7 @@ struct DraftCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a draft, its recipients and attachments.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
-        @Option(name: .customLong("as"), help: "Staff ID (a draft belongs to its author).") var staff: String?
+        @Option(name: .customLong("as"), help: "Staff ID (a draft belongs to its author).") var staff: String
 
         struct Result: Encodable {
             var draft, author: String
@@ -75,7 +78,7 @@ struct DraftCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try StoreContext.open(global)
-            let (head, d) = try repository.draftVersions(draft, as: staff)
+            let (head, d) = try repository.draftVersions(draft, as: staff, viewing: true)
             let body = try d.body.map { String(decoding: try repository.store.read($0.object, limit: Repository.viewBodyLimit).bytes, as: UTF8.self) }
             let result = Result(draft: d.id, author: d.author, subject: d.subject, body: body, patient: d.patient,
                                 bulk: d.bulk?.rawValue, recipients: d.recipients, toStaff: d.toStaff, bccLists: d.bccLists,
@@ -105,7 +108,8 @@ struct DraftCommand: AsyncParsableCommand {
         @OptionGroup var compose: ComposeOptions
 
         func run() async throws {
-            try StoreContext.open(global).updateDraft(draft, as: compose.author, compose.update())
+            guard let author = compose.author else { throw ValidationError("--as STAFF is required (a draft belongs to its author)") }
+            try StoreContext.open(global).updateDraft(draft, as: author, compose.update())
             if global.json { try Output.json(["draft": draft]) } else { Output.line("Updated draft \(draft)") }
         }
     }
@@ -113,11 +117,11 @@ struct DraftCommand: AsyncParsableCommand {
     struct Detach: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove an attachment from a draft before sending.",
-            discussion: "Example:\n  satchel draft detach D-1c… scan.pdf")
+            discussion: "Example:\n  satchel draft detach D-1c… scan.pdf --as s1")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
         @Argument(help: "Attachment name.") var name: String
-        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+        @Option(name: .customLong("as"), help: "Staff ID (the draft's author).") var staff: String
 
         func run() async throws {
             try StoreContext.open(global).detach(draft: draft, name: name, as: staff)
@@ -129,7 +133,7 @@ struct DraftCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Send a draft now (all compose rules apply).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
-        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+        @Option(name: .customLong("as"), help: "Staff ID (the draft's author).") var staff: String
 
         func run() async throws {
             let repository = try StoreContext.open(global)
@@ -144,7 +148,7 @@ struct DraftCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Discard a draft (also on other workstations at their next sync).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
-        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+        @Option(name: .customLong("as"), help: "Staff ID (the draft's author).") var staff: String
 
         func run() async throws {
             try StoreContext.open(global).discardDraft(draft, as: staff)
