@@ -158,6 +158,20 @@ import Testing
         }
     }
 
+    @Test func namesAreMatchedAsWholeWords() throws {
+        #expect(NotificationTemplateRules.containsWord("dear al, see {{link}}", "al"))
+        #expect(!NotificationTemplateRules.containsWord("please call: {{link}}", "al"))
+        #expect(NotificationTemplateRules.containsWord("rosa diaz", "rosa diaz"))
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let portal = try clinic.portal()
+        let shortName = Self.directory { d in
+            d.staff.append(.init(id: "s4", name: "Al"))
+            d.settings.notificationTemplates[0].text = "Please call or sign in: {{link}}"
+        }
+        try portal.importDirectory(try shortName.encoded())
+    }
+
     @Test func portalWithoutURLQueuesNothingUntilOneIsSet() throws {
         let clinic = Clinic()
         defer { withExtendedLifetime(clinic) {} }
@@ -214,6 +228,24 @@ import Testing
         #expect(one.sent == 1 && one.pending == all.count - 1)
     }
 
+    @Test func deliveryUsesThePersonsCurrentAddress() throws {
+        let clinic = Clinic()
+        defer { withExtendedLifetime(clinic) {} }
+        let portal = try clinic.portal()
+        _ = try portal.send(request(to: ["u2"]))
+        #expect(try portal.outbox().map(\.address) == ["luis@example.org"])
+        // The EHR corrects the representative's address before delivery.
+        try portal.importDirectory(try Self.directory { d in
+            d.portalUsers[d.portalUsers.firstIndex { $0.id == "u2" }!].email = "luis.new@example.org"
+        }.encoded())
+        var handed: [String] = []
+        _ = try portal.deliverOutbox { handed.append($0.address) }
+        #expect(handed == ["luis.new@example.org"])
+        #expect(try portal.outbox().map(\.address) == ["luis.new@example.org"])
+        // A workstation has nothing to deliver.
+        #expect(try clinic.workstation().deliverOutbox { _ in Issue.record("nothing to send") } == DeliveryResult())
+    }
+
     @Test func patientReplyNotifiesTheStaffWhoWroteWithALinkOnly() throws {
         let clinic = Clinic()
         defer { withExtendedLifetime(clinic) {} }
@@ -249,6 +281,13 @@ import Testing
         try ws.exportBody(thread: sent.thread, message: sent.message, as: "u1", to: out)
         #expect(FileManager.default.contents(atPath: out) == Data(big.utf8))
         #expect(try ws.threadView(sent.thread).messages[0].body == big)
+        // Draft views too.
+        let draftID = try ws.saveDraft(request(to: ["u1"], body: big))
+        let (_, draft) = try ws.draft(draftID, as: "s1")
+        let shown = try #require(try ws.draftBodyText(draft, inlineLimit: 1024))
+        #expect(shown.text == nil && shown.size == 4096)
+        try ws.exportDraftBody(draftID, as: "s1", to: clinic.root + "/draft-body.txt")
+        #expect(FileManager.default.contents(atPath: clinic.root + "/draft-body.txt") == Data(big.utf8))
     }
 
     @Test func portalStaffViewSaysBccIsNotKept() throws {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SatchelManifest
 import SatchelMessaging
 
@@ -47,6 +48,7 @@ struct DraftCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
         @Option(name: .customLong("as"), help: "Staff ID (a draft belongs to its author).") var staff: String
+        @Option(name: .shortAndLong, help: "Also write the body (any size) to this new file.") var output: String?
 
         struct Result: Encodable {
             var draft, author: String
@@ -54,9 +56,12 @@ struct DraftCommand: AsyncParsableCommand {
             var recipients, toStaff, bccLists: [String]
             var attachments: [AttachmentJSON]
             var siblings: Int
+            var bodySize: UInt64?
+            var bodyOmitted: Bool?
 
             enum CodingKeys: String, CodingKey {
                 case draft, author, subject, body, patient, bulk, recipients, toStaff, bccLists, attachments, siblings
+                case bodySize, bodyOmitted
             }
 
             /// Every CONTRACT.md key is present; what an incomplete draft lacks is `null`.
@@ -73,16 +78,26 @@ struct DraftCommand: AsyncParsableCommand {
                 try c.encode(bccLists, forKey: .bccLists)
                 try c.encode(attachments, forKey: .attachments)
                 try c.encode(siblings, forKey: .siblings)
+                try c.encodeIfPresent(bodySize, forKey: .bodySize)
+                try c.encodeIfPresent(bodyOmitted, forKey: .bodyOmitted)
             }
         }
 
         func run() async throws {
             let repository = try StoreContext.open(global)
             let (head, d) = try repository.draftVersions(draft, as: staff, viewing: true)
-            let body = try d.body.map { String(decoding: try repository.store.read($0.object, limit: Repository.viewBodyLimit).bytes, as: UTF8.self) }
+            if let output {
+                guard !FileManager.default.fileExists(atPath: output) else { throw CLIError(.targetExists, "\(output) already exists") }
+                try repository.exportDraftBody(draft, as: staff, to: output)
+            }
+            // A body too large to show is left out with its size (fetch it with -o FILE).
+            let shown = try repository.draftBodyText(d)
+            let omitted = shown != nil && shown?.text == nil
+            let body = shown?.text ?? (omitted ? "" : nil)
             let result = Result(draft: d.id, author: d.author, subject: d.subject, body: body, patient: d.patient,
                                 bulk: d.bulk?.rawValue, recipients: d.recipients, toStaff: d.toStaff, bccLists: d.bccLists,
-                                attachments: d.attachments.map(AttachmentJSON.init), siblings: head.live.count)
+                                attachments: d.attachments.map(AttachmentJSON.init), siblings: head.live.count,
+                                bodySize: shown?.size, bodyOmitted: omitted ? true : nil)
             if global.json {
                 try Output.json(result)
                 return
@@ -94,7 +109,7 @@ struct DraftCommand: AsyncParsableCommand {
             Output.line("To: \((d.recipients + (d.patient.map { ["patient \($0)"] } ?? []) + (d.bulk.map { ["bulk \($0.rawValue)"] } ?? [])).joined(separator: ", "))")
             if !d.bccLists.isEmpty { Output.line("Bcc lists: \(d.bccLists.joined(separator: ", "))") }
             Output.line("Subject: \(d.subject ?? "")")
-            Output.line(body ?? "")
+            Output.line(omitted ? "[body not shown: \(Output.bytes(shown?.size ?? 0)); write it out with: satchel draft show \(d.id) --as \(staff) -o FILE]" : body ?? "")
             for a in d.attachments { Output.line("  📎 \(a.name) (\(a.mediaType), \(Output.bytes(a.size)))") }
         }
     }

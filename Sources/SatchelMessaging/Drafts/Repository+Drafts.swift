@@ -108,6 +108,23 @@ extension Repository {
         return (head.object, current)
     }
 
+    /// A draft's body for display: its text, or nil when it is larger than `inlineLimit` (the
+    /// view shows a marker with the size; ``exportDraftBody(_:as:to:)`` streams it), and its size.
+    /// Nil when the draft has no body yet.
+    public func draftBodyText(_ draft: DraftManifest, inlineLimit: Int = inlineBodyLimit) throws -> (text: String?, size: UInt64)? {
+        guard let body = draft.body else { return nil }
+        let size = try store.info(body.object).length
+        guard size <= UInt64(min(inlineLimit, Self.viewBodyLimit)) else { return (nil, size) }
+        return (String(decoding: try store.read(body.object, limit: Self.viewBodyLimit).bytes, as: UTF8.self), size)
+    }
+
+    /// Streams a draft's body (any size) to a new file, for its author (or `viewAllDrafts`).
+    public func exportDraftBody(_ id: String, as staffID: String, to path: String) throws {
+        let (_, draft) = try draftVersions(id, as: staffID, viewing: true)
+        guard let body = draft.body else { throw MessagingError.notFound("draft \(id) has no body yet") }
+        try store.export(body.object, to: path)
+    }
+
     /// The staff member asking about drafts (portal users have none).
     private func draftReader(_ staffID: String, draft: String? = nil) throws -> Directory.Staff {
         let directory = try directory()

@@ -9,7 +9,8 @@ import SatchelManifest
 /// - the known placeholders (``placeholders``: `{{link}}`), each exactly, `{{link}}` required;
 /// - at most ``maximumLength`` characters (``maximumSMSLength`` for SMS);
 /// - no directory data: no patient, portal user or staff name, no message template subject,
-///   no email address or cellphone number of anyone in the directory (compared ignoring case).
+///   no email address or cellphone number of anyone in the directory (compared ignoring case,
+///   as whole words: a name inside a longer word is not a hit).
 public enum NotificationTemplateRules {
     /// Placeholders a template may use.
     public static let placeholders: Set<String> = ["link"]
@@ -47,10 +48,24 @@ public enum NotificationTemplateRules {
         for message in directory.settings.messageTemplates { add("a message template subject", message.subject) }
         for template in templates {
             let text = template.text.lowercased()
-            if let hit = forbidden.first(where: { text.contains($0.text) }) {
+            if let hit = forbidden.first(where: { containsWord(text, $0.text) }) {
                 throw refusal(template, "contains directory data (\(hit.what)); notifications carry a link and no PHI")
             }
         }
+    }
+
+    /// Whether `needle` occurs in `text` not inside a longer word (a staff member called "Al"
+    /// does not forbid "Sign in at…", but "Dear Al," is refused).
+    static func containsWord(_ text: String, _ needle: String) -> Bool {
+        var searchStart = text.startIndex
+        while let range = text.range(of: needle, range: searchStart..<text.endIndex) {
+            let before = range.lowerBound == text.startIndex ? nil : text[text.index(before: range.lowerBound)]
+            let after = range.upperBound == text.endIndex ? nil : text[range.upperBound]
+            let isWordCharacter = { (c: Character?) in c.map { $0.isLetter || $0.isNumber } ?? false }
+            if !isWordCharacter(before) && !isWordCharacter(after) { return true }
+            searchStart = text.index(after: range.lowerBound)
+        }
+        return false
     }
 
     static func checkShape(_ template: Directory.NotificationTemplate) throws {

@@ -27,8 +27,9 @@ public struct DeliveryResult: Sendable, Equatable {
 /// - One run at a time per store (a lease lock, `tmp/outbox-deliver.lock`; a dead holder's
 ///   lease goes stale by itself).
 /// - Due entries are `pending`, or `failed` whose `retryAt` has passed, oldest first, at most
-///   `limit`. Entries whose recipient has no access now (Access.swift) are held, not sent;
-///   they go out once access returns.
+///   `limit`. Entries whose recipient has no access now (Access.swift), or no address on that
+///   channel any more, are held, not sent; they go out once that changes. An entry goes to the
+///   recipient's current address on its channel (a directory import may have corrected it).
 /// - Per entry: first the attempt is recorded durably (`attempts + 1`, `retryAt = now +
 ///   backoff`), then the gateway runs, then the outcome is recorded (`sent` or `failed`).
 ///   Backoff: `retryAfter × 2^(attempts-1)`, at most a day (`retryAfter` 0 = due at once).
@@ -44,9 +45,7 @@ extension Repository {
     /// outcome. See the type comment above for the contract.
     public func deliverOutbox(limit: Int? = nil, retryAfter: Double = 60, now: () -> Timestamp = { .now() },
                               send: (OutboundNotification) throws -> Void) throws -> DeliveryResult {
-        guard isPortal else {
-            throw MessagingError.refused("only a portal store has an outbox to deliver")
-        }
+        guard isPortal else { return DeliveryResult() }  // a workstation never queues anything
         let lock = try LeaseLock.acquire(store.root + "/tmp/outbox-deliver.lock", tempDirectory: store.root + "/tmp",
                                          wait: 1, ttl: 600)
         defer { lock.release() }
@@ -62,7 +61,10 @@ extension Repository {
         for (ref, id, entry) in entries {
             let start = now()
             let due = entry.retryAt.map { $0 <= start } ?? true
-            guard due, access.mayBeNotified(entry.recipient), attempted < (limit ?? .max) else {
+            // The person's current address on this channel (a directory import may have changed
+            // it since the entry was queued); none (or no access) holds the entry.
+            let address = access.addresses(of: entry.recipient).first { $0.channel.rawValue == entry.channel.rawValue }?.address
+            guard due, access.mayBeNotified(entry.recipient), let address, attempted < (limit ?? .max) else {
                 result.pending += 1
                 continue
             }
@@ -70,6 +72,7 @@ extension Repository {
             try lock.renew()
             // 1. The attempt, durably, before the gateway sees anything.
             var attempt = entry
+            attempt.address = address
             attempt.attempts += 1
             attempt.updated = start
             let delay = min(retryAfter * pow(2, Double(min(attempt.attempts - 1, 30))), Self.maximumRetryDelay)
@@ -79,7 +82,7 @@ extension Repository {
             // 2. The gateway.
             var outcome = attempt
             do {
-                try send(OutboundNotification(notification: entry.id, channel: entry.channel, address: entry.address,
+                try send(OutboundNotification(notification: entry.id, channel: entry.channel, address: address,
                                               text: entry.text))
                 outcome.status = .sent
                 outcome.retryAt = nil
