@@ -24,34 +24,72 @@ public enum NotificationTemplateRules {
         let templates = directory.settings.notificationTemplates
         guard !templates.isEmpty else { return }
         for template in templates { try checkShape(template) }
-        // Directory data, lowercased once (a large directory has many entries).
-        var forbidden: [(what: String, text: String)] = []
-        func add(_ what: String, _ value: String?) {
-            guard let value = value?.trimmingCharacters(in: .whitespacesAndNewlines), !value.isEmpty else { return }
-            forbidden.append((what, value.lowercased()))
+        // Directory data. A large directory has hundreds of thousands of entries: a value's
+        // first word (cheap to find, no allocation for short ASCII words) must be a word of some
+        // template before the full whole-word search runs.
+        let texts = templates.map { $0.text.lowercased() }
+        var templateKeys = Set<UInt64>()
+        for text in texts {
+            for word in words(text) { if let key = firstWordKey(word) { templateKeys.insert(key) } }
         }
-        for patient in directory.patients {
-            add("a patient name", patient.name)
-            add("a contact detail", patient.email)
-            add("a contact detail", patient.cell)
-        }
-        for user in directory.portalUsers {
-            add("a portal user name", user.name)
-            add("a contact detail", user.email)
-            add("a contact detail", user.cell)
-        }
-        for member in directory.staff {
-            add("a staff name", member.name)
-            add("a contact detail", member.email)
-            add("a contact detail", member.cell)
-        }
-        for message in directory.settings.messageTemplates { add("a message template subject", message.subject) }
-        for template in templates {
-            let text = template.text.lowercased()
-            if let hit = forbidden.first(where: { containsWord(text, $0.text) }) {
-                throw refusal(template, "contains directory data (\(hit.what)); notifications carry a link and no PHI")
+        func check(_ what: String, _ value: String?) throws {
+            guard let value, let key = firstWordKey(value), key == Self.alwaysCheck || templateKeys.contains(key) else { return }
+            let needle = value.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            for (template, text) in zip(templates, texts) where containsWord(text, needle) {
+                throw refusal(template, "contains directory data (\(what)); notifications carry a link and no PHI")
             }
         }
+        for patient in directory.patients {
+            try check("a patient name", patient.name)
+            try check("a contact detail", patient.email)
+            try check("a contact detail", patient.cell)
+        }
+        for user in directory.portalUsers {
+            try check("a portal user name", user.name)
+            try check("a contact detail", user.email)
+            try check("a contact detail", user.cell)
+        }
+        for member in directory.staff {
+            try check("a staff name", member.name)
+            try check("a contact detail", member.email)
+            try check("a contact detail", member.cell)
+        }
+        for message in directory.settings.messageTemplates { try check("a message template subject", message.subject) }
+    }
+
+    /// The lowercased words (runs of letters and digits) of `text`.
+    static func words(_ text: String) -> Set<String> {
+        var result = Set<String>()
+        var current = ""
+        for c in text.lowercased() {
+            if c.isLetter || c.isNumber { current.append(c) } else if !current.isEmpty {
+                result.insert(current)
+                current = ""
+            }
+        }
+        if !current.isEmpty { result.insert(current) }
+        return result
+    }
+
+    /// Key of a value that is not plain ASCII: always searched in full.
+    static let alwaysCheck = UInt64.max
+
+    /// The first 8 bytes of `value`'s first word, ASCII-lowercased and packed (a prefilter key,
+    /// computed without allocating); ``alwaysCheck`` for non-ASCII text; nil when there is no word.
+    static func firstWordKey(_ value: String) -> UInt64? {
+        var key: UInt64 = 0, count = 0
+        for b in value.utf8 {
+            if b >= 0x80 { return alwaysCheck }
+            let lower = (b >= 0x41 && b <= 0x5A) ? b + 0x20 : b
+            let isWord = (lower >= 0x61 && lower <= 0x7A) || (lower >= 0x30 && lower <= 0x39)
+            if isWord {
+                if count < 8 { key |= UInt64(lower) << (8 * UInt64(count)) }
+                count += 1
+            } else if count > 0 {
+                break
+            }
+        }
+        return count == 0 ? nil : key
     }
 
     /// Whether `needle` occurs in `text` not inside a longer word (a staff member called "Al"
