@@ -26,6 +26,8 @@ public final class Repository: Sendable {
     /// The last directory decoded, by object ID: a long-lived repository (`satchel serve`)
     /// decodes a large clinic directory once, not on every send, reply or bundle apply.
     private let directoryCache = Mutex<(id: ObjectID, directory: Directory)?>(nil)
+    /// The access model of that directory (its lookup tables), built once per directory version.
+    private let accessCache = Mutex<(id: ObjectID, access: Access)?>(nil)
 
     init(store: ObjectStore, config: StoreConfig) {
         self.store = store
@@ -140,6 +142,21 @@ public final class Repository: Sendable {
         let directory = try load(Directory.self, id)
         directoryCache.withLock { $0 = (id, directory) }
         return directory
+    }
+
+    /// The access model (Access.swift) of the current directory, cached per directory version:
+    /// every view, list and reply asks it.
+    public func access() throws -> Access {
+        guard let id = try store.refs.read(Self.directoryRef) else {
+            throw MessagingError.notFound("no directory imported yet (satchel directory import FILE.xml)")
+        }
+        if let cached = accessCache.withLock({ $0 }), cached.id == id { return cached.access }
+        let directory = if let cached = directoryCache.withLock({ $0 }), cached.id == id { cached.directory } else {
+            try load(Directory.self, id)
+        }
+        let access = Access(directory)
+        accessCache.withLock { $0 = (id, access) }
+        return access
     }
 
     /// Validates a directory file (schema, references, notification templates:

@@ -48,15 +48,15 @@ extension Repository {
             let previous = try thread.messages.reversed().lazy
                 .map { try self.load(MessageManifest.self, $0.object) }
                 .first { $0.author.kind == .staff }
-            let access = Access(directory)
-            let users = Set(directory.portalUsers.filter { $0.patient == thread.patient && access.denial(of: $0) == nil }.map(\.id))
+            let rules = try access()
+            let users = Set(directory.portalUsers.filter { $0.patient == thread.patient && rules.denial(of: $0) == nil }.map(\.id))
             recipients = (previous?.recipients ?? []).filter(users.contains)
         case .portalUser(let user):
             guard isPortal else {
                 throw MessagingError.refused("portal user \(user.id) replies on the portal store, not on a workstation")
             }
             // Access (active user, patient with portal access) is checked every time.
-            _ = try Access(directory).viewer(user.id)
+            _ = try access().viewer(user.id)
             guard user.patient == thread.patient else {
                 throw MessagingError.refused("portal user \(user.id) may not reply to thread \(threadID): it belongs to another patient")
             }

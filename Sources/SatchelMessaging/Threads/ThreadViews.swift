@@ -149,7 +149,7 @@ extension Repository {
     /// every thread). Refused (exit 77) for a portal user without access; unknown IDs are
     /// "not found".
     func portalViewer(_ id: String) throws -> Directory.PortalUser? {
-        switch try Access(try directory()).viewer(id) {
+        switch try access().viewer(id) {
         case .staff: nil
         case .portalUser(let user): user
         }
