@@ -14,7 +14,8 @@ public struct SatchelCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, DirectoryCommand.self, ComposeCommand.self, DraftCommand.self, ReplyCommand.self,
-            ThreadCommand.self, AttachmentCommand.self, OutboxCommand.self, BundleCommand.self, SyncCommand.self,
+            ThreadCommand.self, AttachmentCommand.self, BodyCommand.self, OutboxCommand.self, BundleCommand.self, SyncCommand.self,
+            ConfigCommand.self,
             ServeCommand.self, ReplicaCommand.self,
             BackupCommand.self,
             FsckCommand.self, GCCommand.self, StatsCommand.self, ObjectCommand.self, RefCommand.self,

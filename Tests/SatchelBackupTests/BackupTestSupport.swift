@@ -26,7 +26,7 @@ final class Workspace: Sendable {
           <patient id="p1" name="Rosa Quixotica Diaz" status="active" email="rosa@example.org" cell="+15550100" portalAccess="true"/>
           <patient id="p2" name="Sam Lee" status="active" email="sam@example.org" portalAccess="true"/>
           <portalUser id="u1" patient="p1" role="patient" active="true" name="Rosa Quixotica Diaz"/>
-          <portalUser id="u2" patient="p1" role="authorizedRepresentative" active="true" name="Luis Diaz"/>
+          <portalUser id="u2" patient="p1" role="authorizedRepresentative" active="true" name="Luis Diaz" email="luis@example.org"/>
           <portalUser id="u3" patient="p2" role="patient" active="true" name="Sam Lee"/>
         </directory>
         """

@@ -28,7 +28,7 @@ import Testing
         let onLaptop = try CLI.run("thread", "list", "--store", laptop, "--json").json["threads"] as? [[String: Any]]
         let onPortal = try CLI.run("thread", "list", "--store", portal, "--json").json["threads"] as? [[String: Any]]
         #expect(onLaptop?.count == onPortal?.count)
-        let drafts = try CLI.run("draft", "list", "--store", portal, "--json").json["drafts"] as? [Any]
+        let drafts = try CLI.run("draft", "list", "--as", "s1", "--store", portal, "--json").json["drafts"] as? [Any]
         #expect(drafts?.isEmpty == true)
         let outbox = try CLI.run("outbox", "list", "--store", portal, "--json").json["outbox"] as? [[String: Any]] ?? []
         #expect(!outbox.isEmpty)

@@ -15,7 +15,7 @@ import Testing
     /// A store of `role` with the sample directory imported.
     private func store(_ scratch: Scratch, _ role: String, name: String? = nil) throws -> String {
         let path = scratch.path + "/" + (name ?? role)
-        let initialized = try CLI.run("init", path, "--role", role)
+        let initialized = try CLI.run(["init", path, "--role", role] + (role == "portal" ? ["--portal-url", "https://portal.example.org"] : []))
         #expect(initialized.status == 0, "\(initialized.stderr)")
         let imported = try CLI.run("directory", "import", Self.fixture, "--store", path)
         #expect(imported.status == 0, "\(imported.stderr)")
@@ -206,15 +206,17 @@ import Testing
 
         let show = try run(portal, ["thread", "show", thread, "--json"])
         #expect(keys(show.json) == ["thread", "patient", "subject", "status", "allowReplies", "version", "head", "conflicts",
-                                    "messages", "events", "quarantined"])
+                                    "messages", "events", "quarantined", "bccKept"])
+        #expect(show.json["bccKept"] as? Bool == false)  // a portal keeps no Staff Bcc: not "no Bcc", but not known here
         let messages = try #require(show.json["messages"] as? [[String: Any]])
         #expect(messages.count == 2)
         let events = try #require(show.json["events"] as? [[String: Any]])
         #expect(events.map { $0["kind"] as? String } == ["message", "message", "close", "reopen"])
         for e in events { #expect(keys(e) == ["event", "kind", "by", "at"]) }
         #expect(count(show.json["quarantined"]) == 0)
-        let messageKeys: Set<String> = ["message", "author", "sent", "recipients", "subject", "body", "attachments", "format"]
-        for m in messages { #expect(keys(m) == messageKeys.union(["bcc"])) }  // staff view: bcc
+        let messageKeys: Set<String> = ["message", "author", "sent", "recipients", "subject", "body", "attachments", "bodySize",
+                                        "format"]
+        for m in messages { #expect(keys(m) == messageKeys) }  // staff view on a portal: no "bcc" key
         let attachments = try #require(messages[0]["attachments"] as? [[String: Any]])
         #expect(keys(attachments.first) == ["name", "mediaType", "size", "sha256"])
         #expect(attachments.first?["name"] as? String == "labs.pdf")
@@ -279,11 +281,11 @@ import Testing
         let a = scratch.file("a.pdf", "a"), b = scratch.file("b.pdf", "b")
         let draft = try #require(try run(ws, ["compose", "--as", "s1", "--to", "u1", "--subject", "Plan", "--body", "Body",
                                               "--attach", a, "--attach", b, "--draft", "--json"]).json["draft"] as? String)
-        let list = try run(ws, ["draft", "list", "--json"])
+        let list = try run(ws, ["draft", "list", "--as", "s1", "--json"])
         #expect(keys(list.json) == ["drafts"])
         #expect(keys((list.json["drafts"] as? [Any])?.first) == ["draft", "author", "subject", "updated"])
 
-        let show = try run(ws, ["draft", "show", draft, "--json"])
+        let show = try run(ws, ["draft", "show", draft, "--as", "s1", "--json"])
         #expect(keys(show.json).isSuperset(of: ["draft", "author", "subject", "body", "recipients", "attachments", "siblings"]))
         #expect(show.json["recipients"] as? [String] == ["u1"])
         #expect((show.json["attachments"] as? [[String: Any]])?.map { $0["name"] as? String } == ["a.pdf", "b.pdf"])
@@ -291,12 +293,18 @@ import Testing
 
         try run(ws, ["draft", "update", draft, "--as", "s1", "--subject", "New plan", "--patient", "p1", "--no-replies"])
         try run(ws, ["draft", "detach", draft, "b.pdf", "--as", "s1"])
-        try run(ws, ["draft", "detach", draft, "b.pdf"], status: 66)
+        try run(ws, ["draft", "detach", draft, "b.pdf", "--as", "s1"], status: 66)
+        // --as is required on every draft command; other staff see no subjects in the list.
+        for command in [["list"], ["show", draft], ["send", draft], ["discard", draft], ["detach", draft, "a.pdf"],
+                        ["update", draft, "--subject", "X"]] {
+            try run(ws, ["draft"] + command, status: 64)
+        }
+        #expect(count(try run(ws, ["draft", "list", "--as", "s2", "--json"]).json["drafts"]) == 0)
         try run(ws, ["draft", "show", draft, "--as", "s2"], status: 77, mentions: [draft, "s1", "s2"])
         try run(ws, ["draft", "update", draft, "--as", "s2", "--subject", "Mine"], status: 77, mentions: ["s2"])
         try run(ws, ["draft", "send", draft, "--as", "s2"], status: 77, mentions: ["s2"])
         try run(ws, ["draft", "discard", draft, "--as", "s2"], status: 77, mentions: ["s2"])
-        let updated = try run(ws, ["draft", "show", draft, "--json"])
+        let updated = try run(ws, ["draft", "show", draft, "--as", "s1", "--json"])
         #expect(updated.json["subject"] as? String == "New plan")
         #expect((updated.json["attachments"] as? [Any])?.count == 1)
 
@@ -306,12 +314,12 @@ import Testing
         let show2 = try run(ws, ["thread", "show", thread, "--json"])
         #expect(show2.json["subject"] as? String == "New plan")
         #expect(show2.json["allowReplies"] as? Bool == false)
-        #expect(count(try run(ws, ["draft", "list", "--json"]).json["drafts"]) == 0)
-        try run(ws, ["draft", "show", draft], status: 66)
+        #expect(count(try run(ws, ["draft", "list", "--as", "s1", "--json"]).json["drafts"]) == 0)
+        try run(ws, ["draft", "show", draft, "--as", "s1"], status: 66)
 
         let discard = try #require(try run(ws, ["compose", "--as", "s2", "--to", "u1", "--draft", "--json"]).json["draft"] as? String)
         try run(ws, ["draft", "discard", discard, "--as", "s2"])
-        try run(ws, ["draft", "discard", discard], status: 66)
+        try run(ws, ["draft", "discard", discard, "--as", "s2"], status: 66)
     }
 
     /// CONTRACT.md lists "subject" and "body" among draft show's keys (and "subject" in draft
@@ -321,9 +329,9 @@ import Testing
         defer { withExtendedLifetime(scratch) {} }
         let ws = try store(scratch, "workstation")
         let draft = try #require(try run(ws, ["compose", "--as", "s1", "--draft", "--json"]).json["draft"] as? String)
-        let show = try run(ws, ["draft", "show", draft, "--json"])
+        let show = try run(ws, ["draft", "show", draft, "--as", "s1", "--json"])
         #expect(keys(show.json).isSuperset(of: ["draft", "author", "subject", "body", "recipients", "attachments", "siblings"]))
-        let list = try run(ws, ["draft", "list", "--json"])
+        let list = try run(ws, ["draft", "list", "--as", "s1", "--json"])
         #expect(keys((list.json["drafts"] as? [Any])?.first) == ["draft", "author", "subject", "updated"])
     }
 
@@ -331,9 +339,9 @@ import Testing
         let scratch = Scratch()
         defer { withExtendedLifetime(scratch) {} }
         let portal = try store(scratch, "portal")
-        let list = try run(portal, ["draft", "list", "--json"])
+        let list = try run(portal, ["draft", "list", "--as", "s1", "--json"])
         #expect(count(list.json["drafts"]) == 0)
-        try run(portal, ["draft", "show", "D-1"], status: 77, mentions: ["workstation"])
+        try run(portal, ["draft", "show", "D-1", "--as", "s1"], status: 77, mentions: ["workstation"])
     }
 
     @Test func outboxOnPortalAndWorkstation() throws {
@@ -346,16 +354,17 @@ import Testing
         }
         let outbox = try run(portal, ["outbox", "list", "--json"])
         let entries = try #require(outbox.json["outbox"] as? [[String: Any]])
-        #expect(entries.count == 4)  // u1, u2 × email, sms
+        #expect(entries.count == 3)  // u1 × email, sms (the patient's); u2 × email (their own, notify="email")
         for entry in entries {
-            #expect(keys(entry).isSuperset(of: ["thread", "recipient", "channel", "address", "text", "status"]))
+            #expect(keys(entry).isSuperset(of: ["thread", "recipient", "channel", "address", "text", "status",
+                                                "notification", "attempts"]))
             #expect(entry["status"] as? String == "pending")
             let text = try #require(entry["text"] as? String)
             #expect(text.contains("/messages/") && text.contains(entry["thread"] as? String ?? "?"))
             for phi in ["Biopsy", "Benign", "Rosa", "Diaz", "Luis", "Shaw", "p1"] { #expect(!text.contains(phi)) }
         }
         #expect(Set(entries.map { "\($0["recipient"]!) \($0["channel"]!) \($0["address"]!)" })
-                == ["u1 email rosa@example.org", "u1 sms +15550100", "u2 email rosa@example.org", "u2 sms +15550100"])
+                == ["u1 email rosa@example.org", "u1 sms +15550100", "u2 email luis@example.org"])
         #expect(count(try run(ws, ["outbox", "list", "--json"]).json["outbox"]) == 0)
     }
 }

@@ -15,15 +15,18 @@ import Testing
         req.attachments = [.file(path: clinic.file("a.pdf", "pdf"))]
         let id = try ws.saveDraft(req, now: Timestamp(millisecondsSinceEpoch: 1_000))
         let incomplete = try ws.saveDraft(ComposeRequest(author: "s2"), now: Timestamp(millisecondsSinceEpoch: 2_000))
-        #expect(try ws.drafts().map(\.draft) == [incomplete, id])  // most recently updated first
-        #expect(try ws.drafts().map(\.author) == ["s2", "s1"])
-        let (_, draft) = try ws.draft(id)
+        // s3 holds viewAllDrafts; s1 and s2 see their own.
+        #expect(try ws.drafts(as: "s3").map(\.draft) == [incomplete, id])  // most recently updated first
+        #expect(try ws.drafts(as: "s3").map(\.author) == ["s2", "s1"])
+        #expect(try ws.drafts(as: "s1").map(\.draft) == [id])
+        #expect(try ws.drafts(as: "s2").map(\.draft) == [incomplete])
+        let (_, draft) = try ws.draft(id, as: "s1")
         #expect(draft.author == "s1")
         #expect(draft.recipients == ["u1"])
         #expect(draft.subject == "Draft subject")
         #expect(draft.attachments.map(\.name) == ["a.pdf"])
         #expect(try ws.store.read(try #require(draft.body).object).bytes == Array("Draft body".utf8))
-        #expect(try ws.draft(incomplete).draft.subject == nil)
+        #expect(try ws.draft(incomplete, as: "s2").draft.subject == nil)
         #expect(try ws.threads().isEmpty)
     }
 
@@ -59,7 +62,7 @@ import Testing
         update.allowReplies = false
         update.template = "labs"
         try ws.updateDraft(id, as: "s1", update)
-        let (_, draft) = try ws.draft(id)
+        let (_, draft) = try ws.draft(id, as: "s1")
         #expect(draft.recipients == ["u3"])
         #expect(draft.patient == "p1")
         #expect(draft.toStaff == ["s2"])
@@ -74,8 +77,8 @@ import Testing
         // A field not given stays as it was.
         var subjectOnly = DraftUpdate()
         subjectOnly.subject = "Three"
-        try ws.updateDraft(id, subjectOnly)
-        let (_, again) = try ws.draft(id)
+        try ws.updateDraft(id, as: "s1", subjectOnly)
+        let (_, again) = try ws.draft(id, as: "s1")
         #expect(again.subject == "Three" && again.recipients == ["u3"] && again.attachments.count == 2)
     }
 
@@ -86,8 +89,8 @@ import Testing
         let id = try ws.saveDraft(request(to: ["u1"]))
         var update = DraftUpdate()
         update.toStaff = ["s404"]
-        expectRejected(.notFound, in: ws, mentions: ["s404"]) { try ws.updateDraft(id, update) }
-        expectRejected(.notFound, in: ws, mentions: ["D-nope"]) { try ws.updateDraft("D-nope", DraftUpdate()) }
+        expectRejected(.notFound, in: ws, mentions: ["s404"]) { try ws.updateDraft(id, as: "s1", update) }
+        expectRejected(.notFound, in: ws, mentions: ["D-nope"]) { try ws.updateDraft("D-nope", as: "s1", DraftUpdate()) }
     }
 
     @Test func detachRemovesAnAttachmentBeforeSending() throws {
@@ -98,9 +101,9 @@ import Testing
         req.attachments = [.file(path: clinic.file("keep.pdf", "k")), .file(path: clinic.file("drop.pdf", "d"))]
         let id = try ws.saveDraft(req)
         try ws.detach(draft: id, name: "drop.pdf", as: "s1")
-        #expect(try ws.draft(id).draft.attachments.map(\.name) == ["keep.pdf"])
-        expectRejected(.notFound, in: ws, mentions: [id]) { try ws.detach(draft: id, name: "drop.pdf") }
-        let sent = try onlyThread(try ws.sendDraft(id))
+        #expect(try ws.draft(id, as: "s1").draft.attachments.map(\.name) == ["keep.pdf"])
+        expectRejected(.notFound, in: ws, mentions: [id]) { try ws.detach(draft: id, name: "drop.pdf", as: "s1") }
+        let sent = try onlyThread(try ws.sendDraft(id, as: "s1"))
         #expect(try ws.threadView(sent.thread).messages[0].attachments.map(\.name) == ["keep.pdf"])
     }
 
@@ -123,8 +126,8 @@ import Testing
         #expect(view.messages[0].body == "Your results are ready.")
         #expect(view.messages[0].bcc == ["s2"])
         #expect(view.messages[0].attachments.map(\.name) == ["labs.pdf"])
-        #expect(try ws.drafts().isEmpty)
-        expectRejected(.notFound, in: ws, mentions: [id]) { try ws.draft(id) }
+        #expect(try ws.drafts(as: "s1").isEmpty)
+        expectRejected(.notFound, in: ws, mentions: [id]) { try ws.draft(id, as: "s1") }
     }
 
     @Test func anIncompleteOrIneligibleDraftIsNotSentAndIsKept() throws {
@@ -132,16 +135,16 @@ import Testing
         defer { withExtendedLifetime(clinic) {} }
         let ws = try clinic.workstation()
         let noSubject = try ws.saveDraft(request(to: ["u1"], subject: nil))
-        expectRejected(.usage, in: ws, mentions: ["subject"]) { try ws.sendDraft(noSubject) }
+        expectRejected(.usage, in: ws, mentions: ["subject"]) { try ws.sendDraft(noSubject, as: "s1") }
         let noRecipients = try ws.saveDraft(request())
-        expectRejected(.usage, in: ws, mentions: ["recipients"]) { try ws.sendDraft(noRecipients) }
+        expectRejected(.usage, in: ws, mentions: ["recipients"]) { try ws.sendDraft(noRecipients, as: "s1") }
         let ineligible = try ws.saveDraft(request(to: ["u4"]))
-        expectRejected(.refused, in: ws, mentions: ["u4"]) { try ws.sendDraft(ineligible) }
+        expectRejected(.refused, in: ws, mentions: ["u4"]) { try ws.sendDraft(ineligible, as: "s1") }
         var bulk = request("s3")
         bulk.bulk = .all
         let noPermission = try ws.saveDraft(bulk)
-        expectRejected(.refused, in: ws, mentions: ["s3", "sendBulkPortalMessage"]) { try ws.sendDraft(noPermission) }
-        #expect(try ws.drafts().count == 4)
+        expectRejected(.refused, in: ws, mentions: ["s3", "sendBulkPortalMessage"]) { try ws.sendDraft(noPermission, as: "s3") }
+        #expect(try ws.drafts(as: "s3").count == 4)
     }
 
     @Test func discardRemovesTheDraft() throws {
@@ -150,9 +153,9 @@ import Testing
         let ws = try clinic.workstation()
         let id = try ws.saveDraft(request(to: ["u1"]))
         try ws.discardDraft(id, as: "s1")
-        #expect(try ws.drafts().isEmpty)
-        expectRejected(.notFound, in: ws) { try ws.discardDraft(id) }
-        expectRejected(.notFound, in: ws) { try ws.sendDraft(id) }
+        #expect(try ws.drafts(as: "s1").isEmpty)
+        expectRejected(.notFound, in: ws) { try ws.discardDraft(id, as: "s1") }
+        expectRejected(.notFound, in: ws) { try ws.sendDraft(id, as: "s1") }
     }
 
     @Test func draftsBelongToTheirAuthor() throws {
@@ -170,6 +173,14 @@ import Testing
         expectRejected(.refused, in: ws, mentions: mentions) { try ws.discardDraft(id, as: "s2") }
         expectRejected(.refused, in: ws, mentions: [id]) { try ws.draft(id, as: "u1") }
         #expect(try ws.draft(id, as: "s1").draft.subject == "Follow-up")
+        // Other staff see neither subjects nor bodies in a list…
+        #expect(try ws.drafts(as: "s2").isEmpty)
+        // …unless they hold viewAllDrafts, which lets them read (not change, send or discard).
+        #expect(try ws.draft(id, as: "s3").draft.subject == "Follow-up")
+        #expect(try ws.drafts(as: "s3").map(\.draft) == [id])
+        expectRejected(.refused, in: ws, mentions: [id, "s3"]) { try ws.updateDraft(id, as: "s3", update) }
+        expectRejected(.refused, in: ws, mentions: [id, "s3"]) { try ws.sendDraft(id, as: "s3") }
+        expectRejected(.notFound, in: ws, mentions: ["s404"]) { try ws.drafts(as: "s404") }
     }
 
     @Test func draftsAreRefusedOnAPortal() throws {
@@ -177,11 +188,11 @@ import Testing
         defer { withExtendedLifetime(clinic) {} }
         let portal = try clinic.portal()
         expectRejected(.refused, in: portal, mentions: ["drafts", "workstation"]) { try portal.saveDraft(request(to: ["u1"])) }
-        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.draft("D-0000") }
-        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.sendDraft("D-0000") }
-        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.discardDraft("D-0000") }
-        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.updateDraft("D-0000", DraftUpdate()) }
-        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.detach(draft: "D-0000", name: "a") }
-        #expect(try portal.drafts().isEmpty)
+        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.draft("D-0000", as: "s1") }
+        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.sendDraft("D-0000", as: "s1") }
+        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.discardDraft("D-0000", as: "s1") }
+        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.updateDraft("D-0000", as: "s1", DraftUpdate()) }
+        expectRejected(.refused, in: portal, mentions: ["workstation"]) { try portal.detach(draft: "D-0000", name: "a", as: "s1") }
+        #expect(try portal.drafts(as: "s1").isEmpty)
     }
 }

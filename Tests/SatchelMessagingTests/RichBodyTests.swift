@@ -59,12 +59,12 @@ import Testing
         let id = try ws.saveDraft(request(to: ["u1"], body: Self.hostile))
         var update = DraftUpdate()
         update.rich = true
-        try ws.updateDraft(id, update)
-        let draftBody = try #require(try ws.draft(id).draft.body)
+        try ws.updateDraft(id, as: "s1", update)
+        let draftBody = try #require(try ws.draft(id, as: "s1").draft.body)
         #expect(draftBody.format == .rich)
         let stored = String(decoding: try ws.store.read(draftBody.object).bytes, as: UTF8.self)
         #expect(stored.contains("<b>ok</b>") && !stored.contains("script"))
-        let message = try body(ws, try onlyThread(try ws.sendDraft(id)).thread)
+        let message = try body(ws, try onlyThread(try ws.sendDraft(id, as: "s1")).thread)
         #expect(message.bodyFormat == .rich && !message.body.contains("script"))
     }
 
@@ -75,7 +75,7 @@ import Testing
         var req = request(to: ["u1"], body: Self.hostile)
         req.rich = true
         let id = try ws.saveDraft(req)
-        let draftBody = try #require(try ws.draft(id).draft.body)
+        let draftBody = try #require(try ws.draft(id, as: "s1").draft.body)
         #expect(draftBody.format == .rich)
         #expect(!String(decoding: try ws.store.read(draftBody.object).bytes, as: UTF8.self).contains("script"))
     }

@@ -32,7 +32,7 @@ import Testing
         // Drafts live on workstations: a draft step "on the portal" runs on a workstation instead.
         func workstation(_ step: Step) -> Repository { replicas[step.a == 2 ? step.b % 2 : step.a] }
         func liveDraft(_ r: Repository, _ pick: Int) throws -> String? {
-            let drafts = try r.drafts().map(\.draft).sorted()
+            let drafts = try r.drafts(as: "s1").map(\.draft).sorted()
             return drafts.isEmpty ? nil : drafts[pick % drafts.count]
         }
         var clock: Int64 = 0
@@ -81,13 +81,13 @@ import Testing
                 let ws = workstation(step)
                 if let id = try liveDraft(ws, step.b) {
                     clock += 1
-                    for sent in try ws.sendDraft(id, now: at(clock)).threads { created.insert(sent.message) }
+                    for sent in try ws.sendDraft(id, as: "s1", now: at(clock)).threads { created.insert(sent.message) }
                 }
             case 13:  // discard a draft
                 let ws = workstation(step)
                 if let id = try liveDraft(ws, step.b) {
                     clock += 1
-                    try ws.discardDraft(id, now: at(clock))
+                    try ws.discardDraft(id, as: "s1", now: at(clock))
                 }
             case 9:  // apply a parked bundle out of order; stale ones may be refused as gaps
                 if !parked.isEmpty {
@@ -114,7 +114,7 @@ import Testing
         // Drafts converge between the workstations (siblings and tombstones included) and never
         // reach the portal.
         #expect(try Clinic.heads(replicas[0], prefix: "drafts/") == Clinic.heads(replicas[1], prefix: "drafts/"))
-        #expect(try replicas[0].drafts() == replicas[1].drafts())
+        #expect(try replicas[0].drafts(as: "s1") == replicas[1].drafts(as: "s1"))
         #expect(try replicas[2].store.refs.list(prefix: "drafts/").isEmpty)
         for replica in replicas { #expect(replica.store.fsck().isClean) }
     }

@@ -20,7 +20,7 @@ func saveDraft(_ repository: Repository, subject: String = "Draft subject", body
 func editDraft(_ repository: Repository, _ id: String, subject: String, now: Timestamp) throws {
     var update = DraftUpdate()
     update.subject = subject
-    try repository.updateDraft(id, update, now: now)
+    try repository.updateDraft(id, as: "s1", update, now: now)
 }
 
 /// Drafts between workstations: concurrent edits kept as siblings, a later edit resolving them,
@@ -32,7 +32,7 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
         let ws1 = try clinic.store("ws1", .workstation), ws2 = try clinic.store("ws2", .workstation)
         let id = try saveDraft(ws1)
         _ = try SyncEngine(ws1).sync(with: ws2)
-        #expect(try ws2.draft(id).draft.subject == "Draft subject")
+        #expect(try ws2.draft(id, as: "s1").draft.subject == "Draft subject")
         return (clinic, ws1, ws2, id)
     }
 
@@ -50,7 +50,7 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
 
         #expect(try Self.draftHeads(ws1) == Self.draftHeads(ws2))
         for ws in [ws1, ws2] {
-            let (head, current) = try ws.draftVersions(id)
+            let (head, current) = try ws.draftVersions(id, as: "s1")
             #expect(head.siblings.count == 2 && head.live.count == 2)
             #expect(Set(head.siblings.compactMap(\.draft.subject)) == ["Edited on ws1", "Edited on ws2"])
             #expect(current.subject == "Edited on ws2")  // the most recently updated one
@@ -59,7 +59,7 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
                 return
             }
             #expect(set.versions == head.siblings.map(\.object))
-            #expect(try ws.drafts().map(\.draft) == [id])
+            #expect(try ws.drafts(as: "s1").map(\.draft) == [id])
         }
     }
 
@@ -89,7 +89,7 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
         // An edit on ws1 starts from the most recent sibling (ws2's subject) and replaces the set.
         var update = DraftUpdate()
         update.body = .text("resolved body")
-        try ws1.updateDraft(id, update, now: at(30))
+        try ws1.updateDraft(id, as: "s1", update, now: at(30))
         let resolved = try #require(try ws1.draftHead(id))
         #expect(resolved.siblings.count == 1)
         #expect(resolved.siblings[0].draft.subject == "Edited on ws2")
@@ -97,7 +97,7 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
         let result = try SyncEngine(ws1).sync(with: ws2)
         #expect(result.sent.objects > 0)
         #expect(try Self.draftHeads(ws1) == Self.draftHeads(ws2))
-        let (head, current) = try ws2.draftVersions(id)
+        let (head, current) = try ws2.draftVersions(id, as: "s1")
         #expect(head.siblings.count == 1 && current.subject == "Edited on ws2")
         #expect(String(decoding: try ws2.store.read(try #require(current.body).object).bytes, as: UTF8.self) == "resolved body")
     }
@@ -116,7 +116,7 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
         try editDraft(ws2, id, subject: "B", now: at(11))
         _ = try SyncEngine(ws2).sync(with: ws1)
         #expect(try ws1.draftHead(id)?.live.count == 2)
-        try ws1.detach(draft: id, name: "scan.txt", now: at(12))
+        try ws1.detach(draft: id, name: "scan.txt", as: "s1", now: at(12))
         let head = try #require(try ws1.draftHead(id))
         #expect(head.siblings.count == 1 && head.siblings[0].draft.attachments.isEmpty && head.siblings[0].draft.subject == "B")
         _ = try SyncEngine(ws1).sync(with: ws2)
@@ -126,9 +126,9 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
     @Test func sendOnOneLaptopWhileEditedOnAnotherKeepsTheEditAsADraft() throws {
         let (clinic, ws1, ws2, id) = try Self.sharedDraft()
         defer { withExtendedLifetime(clinic) {} }
-        let sent = try ws1.sendDraft(id, now: at(10))
-        #expect(throws: MessagingError.self) { try ws1.draft(id) }  // a tombstone is "not found"
-        #expect(try ws1.drafts().isEmpty)
+        let sent = try ws1.sendDraft(id, as: "s1", now: at(10))
+        #expect(throws: MessagingError.self) { try ws1.draft(id, as: "s1") }  // a tombstone is "not found"
+        #expect(try ws1.drafts(as: "s1").isEmpty)
         #expect(try ws1.draftHead(id)?.siblings.first?.draft.state == .sent)
         try editDraft(ws2, id, subject: "Edited while it was sent", now: at(20))
         _ = try SyncEngine(ws1).sync(with: ws2)
@@ -136,18 +136,18 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
         #expect(try Self.draftHeads(ws1) == Self.draftHeads(ws2))
         #expect(try Clinic.heads(ws1) == Clinic.heads(ws2))
         for ws in [ws1, ws2] {
-            let (head, current) = try ws.draftVersions(id)
+            let (head, current) = try ws.draftVersions(id, as: "s1")
             #expect(current.subject == "Edited while it was sent")
             #expect(head.live.count == 1 && head.siblings.count == 2)
-            #expect(try ws.drafts().map(\.draft) == [id])
+            #expect(try ws.drafts(as: "s1").map(\.draft) == [id])
             #expect(try ws.thread(sent.threads[0].thread).thread.messages.count == 1)  // the sent message exists
         }
         // Sending the surviving edit (on either side) replaces both versions.
-        let again = try ws2.sendDraft(id, now: at(30))
+        let again = try ws2.sendDraft(id, as: "s1", now: at(30))
         _ = try SyncEngine(ws2).sync(with: ws1)
         #expect(try Self.draftHeads(ws1) == Self.draftHeads(ws2))
         for ws in [ws1, ws2] {
-            #expect(try ws.drafts().isEmpty)
+            #expect(try ws.drafts(as: "s1").isEmpty)
             #expect(try ws.draftHead(id)?.siblings.map(\.draft.state) == [.sent])
             #expect(try ws.thread(again.threads[0].thread).thread.subject == "Edited while it was sent")
         }
@@ -155,15 +155,15 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
 
     @Test func discardWithoutConcurrentEditIsGoneOnBoth() throws {
         let (clinic, ws1, ws2, id) = try Self.sharedDraft()
-        try ws2.discardDraft(id, now: at(10))
+        try ws2.discardDraft(id, as: "s1", now: at(10))
         let bundle = clinic.bundlePath()
         _ = try SyncEngine(ws2).createBundle(for: ws1.replica, targetRole: .workstation, to: bundle)
         #expect(try SyncEngine(ws1).applyBundle(bundle).fastForwarded == 1)
         _ = try SyncEngine(ws1).sync(with: ws2)
         #expect(try Self.draftHeads(ws1) == Self.draftHeads(ws2))
         for ws in [ws1, ws2] {
-            #expect(try ws.drafts().isEmpty)
-            #expect { try ws.draft(id) } throws: { ($0 as? MessagingError)?.code == .notFound }
+            #expect(try ws.drafts(as: "s1").isEmpty)
+            #expect { try ws.draft(id, as: "s1") } throws: { ($0 as? MessagingError)?.code == .notFound }
             let tombstone = try #require(try ws.draftHead(id)?.siblings.first?.draft)
             #expect(tombstone.state == .discarded && tombstone.subject == nil && tombstone.body == nil && tombstone.recipients.isEmpty && tombstone.patient == nil)
         }
@@ -175,11 +175,11 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
         let stale = clinic.bundlePath()
         _ = try SyncEngine(ws1).createBundle(for: ws2.replica, targetRole: .workstation, to: stale)
         _ = try SyncEngine(ws1).sync(with: ws2)
-        try ws2.discardDraft(id, now: at(20))
+        try ws2.discardDraft(id, as: "s1", now: at(20))
         _ = try SyncEngine(ws2).sync(with: ws1)
         // The old bundle (already seen) changes nothing: the tombstone dominates its edit.
         #expect(try SyncEngine(ws2).applyBundle(stale).unchanged == 1)
-        #expect(try ws1.drafts().isEmpty && ws2.drafts().isEmpty)
+        #expect(try ws1.drafts(as: "s1").isEmpty && ws2.drafts(as: "s1").isEmpty)
         #expect(try Self.draftHeads(ws1) == Self.draftHeads(ws2))
     }
 
@@ -193,7 +193,7 @@ func editDraft(_ repository: Repository, _ id: String, subject: String, now: Tim
         try editDraft(ws2, id, subject: "Secret draft two", now: at(11))
         _ = try SyncEngine(ws1).sync(with: ws2)
         let other = try saveDraft(ws2, subject: "Secret draft three")
-        try ws2.discardDraft(other)
+        try ws2.discardDraft(other, as: "s1")
         for ws in [ws1, ws2] {
             _ = try SyncEngine(ws).sync(with: portal)
             _ = try SyncEngine(portal).sync(with: ws)

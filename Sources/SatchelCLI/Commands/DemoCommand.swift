@@ -51,7 +51,7 @@ struct DemoCommand: AsyncParsableCommand {
           <patient id="p2" name="Sam Lee" status="active" email="sam@example.org" portalAccess="true"/>
           <patient id="p3" name="Ann Moss" status="active" portalAccess="true"/>
           <portalUser id="u1" patient="p1" role="patient" active="true" name="Rosa Diaz"/>
-          <portalUser id="u2" patient="p1" role="authorizedRepresentative" active="true" name="Luis Diaz"/>
+          <portalUser id="u2" patient="p1" role="authorizedRepresentative" active="true" name="Luis Diaz" email="luis@example.org"/>
           <portalUser id="u3" patient="p2" role="patient" active="true" name="Sam Lee"/>
           <portalUser id="u4" patient="p3" role="patient" active="true" name="Ann Moss"/>
         </directory>
@@ -168,7 +168,7 @@ struct DemoCommand: AsyncParsableCommand {
                   satchel thread list --store \(laptopPath)
                   satchel thread show \(labThread.thread) --store \(portalPath) --as u1
                   satchel outbox list --store \(portalPath)
-                  satchel draft list --store \(laptopPath)
+                  satchel draft list --as s2 --store \(laptopPath)
                   satchel fsck --store \(portalPath)
                   satchel stats --store \(restoredPath)
                 """)

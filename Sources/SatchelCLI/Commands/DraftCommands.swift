@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SatchelManifest
 import SatchelMessaging
 
@@ -9,8 +10,11 @@ struct DraftCommand: AsyncParsableCommand {
         subcommands: [List.self, Show.self, Update.self, Detach.self, Send.self, Discard.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List drafts, most recently updated first.")
+        static let configuration = CommandConfiguration(
+            abstract: "List your drafts, most recently updated first.",
+            discussion: "A draft belongs to its author; staff with the viewAllDrafts permission see everyone's.\n\nExample:\n  satchel draft list --as s1")
         @OptionGroup var global: GlobalOptions
+        @Option(name: .customLong("as"), help: "Staff ID (you see your own drafts).") var staff: String
 
         struct Entry: Encodable {
             var draft, author, updated: String
@@ -29,7 +33,7 @@ struct DraftCommand: AsyncParsableCommand {
         }
 
         func run() async throws {
-            let drafts = try StoreContext.open(global).drafts()
+            let drafts = try StoreContext.open(global).drafts(as: staff)
             if global.json {
                 try Output.json(["drafts": drafts.map { Entry(draft: $0.draft, author: $0.author, updated: $0.updated.description, subject: $0.subject) }])
                 return
@@ -43,7 +47,8 @@ struct DraftCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show a draft, its recipients and attachments.")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
-        @Option(name: .customLong("as"), help: "Staff ID (a draft belongs to its author).") var staff: String?
+        @Option(name: .customLong("as"), help: "Staff ID (a draft belongs to its author).") var staff: String
+        @Option(name: .shortAndLong, help: "Also write the body (any size) to this new file.") var output: String?
 
         struct Result: Encodable {
             var draft, author: String
@@ -51,9 +56,12 @@ struct DraftCommand: AsyncParsableCommand {
             var recipients, toStaff, bccLists: [String]
             var attachments: [AttachmentJSON]
             var siblings: Int
+            var bodySize: UInt64?
+            var bodyOmitted: Bool?
 
             enum CodingKeys: String, CodingKey {
                 case draft, author, subject, body, patient, bulk, recipients, toStaff, bccLists, attachments, siblings
+                case bodySize, bodyOmitted
             }
 
             /// Every CONTRACT.md key is present; what an incomplete draft lacks is `null`.
@@ -70,16 +78,26 @@ struct DraftCommand: AsyncParsableCommand {
                 try c.encode(bccLists, forKey: .bccLists)
                 try c.encode(attachments, forKey: .attachments)
                 try c.encode(siblings, forKey: .siblings)
+                try c.encodeIfPresent(bodySize, forKey: .bodySize)
+                try c.encodeIfPresent(bodyOmitted, forKey: .bodyOmitted)
             }
         }
 
         func run() async throws {
             let repository = try StoreContext.open(global)
-            let (head, d) = try repository.draftVersions(draft, as: staff)
-            let body = try d.body.map { String(decoding: try repository.store.read($0.object, limit: Repository.viewBodyLimit).bytes, as: UTF8.self) }
+            let (head, d) = try repository.draftVersions(draft, as: staff, viewing: true)
+            if let output {
+                guard !FileManager.default.fileExists(atPath: output) else { throw CLIError(.targetExists, "\(output) already exists") }
+                try repository.exportDraftBody(draft, as: staff, to: output)
+            }
+            // A body too large to show is left out with its size (fetch it with -o FILE).
+            let shown = try repository.draftBodyText(d)
+            let omitted = shown != nil && shown?.text == nil
+            let body = shown?.text ?? (omitted ? "" : nil)
             let result = Result(draft: d.id, author: d.author, subject: d.subject, body: body, patient: d.patient,
                                 bulk: d.bulk?.rawValue, recipients: d.recipients, toStaff: d.toStaff, bccLists: d.bccLists,
-                                attachments: d.attachments.map(AttachmentJSON.init), siblings: head.live.count)
+                                attachments: d.attachments.map(AttachmentJSON.init), siblings: head.live.count,
+                                bodySize: shown?.size, bodyOmitted: omitted ? true : nil)
             if global.json {
                 try Output.json(result)
                 return
@@ -91,7 +109,7 @@ struct DraftCommand: AsyncParsableCommand {
             Output.line("To: \((d.recipients + (d.patient.map { ["patient \($0)"] } ?? []) + (d.bulk.map { ["bulk \($0.rawValue)"] } ?? [])).joined(separator: ", "))")
             if !d.bccLists.isEmpty { Output.line("Bcc lists: \(d.bccLists.joined(separator: ", "))") }
             Output.line("Subject: \(d.subject ?? "")")
-            Output.line(body ?? "")
+            Output.line(omitted ? "[body not shown: \(Output.bytes(shown?.size ?? 0)); write it out with: satchel draft show \(d.id) --as \(staff) -o FILE]" : body ?? "")
             for a in d.attachments { Output.line("  📎 \(a.name) (\(a.mediaType), \(Output.bytes(a.size)))") }
         }
     }
@@ -105,7 +123,8 @@ struct DraftCommand: AsyncParsableCommand {
         @OptionGroup var compose: ComposeOptions
 
         func run() async throws {
-            try StoreContext.open(global).updateDraft(draft, as: compose.author, compose.update())
+            guard let author = compose.author else { throw ValidationError("--as STAFF is required (a draft belongs to its author)") }
+            try StoreContext.open(global).updateDraft(draft, as: author, compose.update())
             if global.json { try Output.json(["draft": draft]) } else { Output.line("Updated draft \(draft)") }
         }
     }
@@ -113,11 +132,11 @@ struct DraftCommand: AsyncParsableCommand {
     struct Detach: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Remove an attachment from a draft before sending.",
-            discussion: "Example:\n  satchel draft detach D-1c… scan.pdf")
+            discussion: "Example:\n  satchel draft detach D-1c… scan.pdf --as s1")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
         @Argument(help: "Attachment name.") var name: String
-        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+        @Option(name: .customLong("as"), help: "Staff ID (the draft's author).") var staff: String
 
         func run() async throws {
             try StoreContext.open(global).detach(draft: draft, name: name, as: staff)
@@ -129,7 +148,7 @@ struct DraftCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Send a draft now (all compose rules apply).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
-        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+        @Option(name: .customLong("as"), help: "Staff ID (the draft's author).") var staff: String
 
         func run() async throws {
             let repository = try StoreContext.open(global)
@@ -144,7 +163,7 @@ struct DraftCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Discard a draft (also on other workstations at their next sync).")
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Draft ID.") var draft: String
-        @Option(name: .customLong("as"), help: "Staff ID.") var staff: String?
+        @Option(name: .customLong("as"), help: "Staff ID (the draft's author).") var staff: String
 
         func run() async throws {
             try StoreContext.open(global).discardDraft(draft, as: staff)

@@ -102,7 +102,7 @@ struct StatsCommand: AsyncParsableCommand {
         let context = try StoreContext.open(global)
         let stats = try context.store.stats()
         let result = Result(objects: stats.objects, bytes: stats.bytes, threads: stats.refs["threads"] ?? 0,
-                            drafts: try context.drafts().count, replica: context.replica, role: context.role.rawValue,
+                            drafts: try context.draftCount(), replica: context.replica, role: context.role.rawValue,
                             looseObjects: stats.looseObjects, packs: stats.packs)
         if global.json {
             try Output.json(result)

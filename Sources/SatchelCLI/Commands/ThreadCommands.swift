@@ -30,15 +30,17 @@ struct ThreadCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "List threads, newest activity first.",
             discussion: """
-                --as PORTAL_USER lists exactly what that patient or representative may see.
+                --as PORTAL_USER lists exactly what that patient or representative may see (refused, \
+                exit 77, while they have no portal access); --as STAFF lists every thread.
 
                 Examples:
                   satchel thread list --patient p1
+                  satchel thread list --as s1
                   satchel thread list --as u1 --json
                 """)
         @OptionGroup var global: GlobalOptions
         @Option(help: "Only this patient's threads.") var patient: String?
-        @Option(name: .customLong("as"), help: "Portal user whose view to show.") var viewer: String?
+        @Option(name: .customLong("as"), help: "Staff member or portal user whose view to show.") var viewer: String?
 
         func run() async throws {
             let repository = try StoreContext.open(global)
@@ -59,20 +61,27 @@ struct ThreadCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a thread with its messages.",
             discussion: """
-                Staff see Staff Bcc; --as PORTAL_USER shows exactly what that person may see.
+                Staff see Staff Bcc on a workstation (a portal never keeps it: "bccKept": false); \
+                --as PORTAL_USER shows exactly what that person may see. A body larger than 8 MiB is \
+                not printed: the view shows its size and the command that fetches it \
+                (satchel body get THREAD MESSAGE -o FILE).
 
                 Example:
                   satchel thread show T-3f… --as u1
                 """)
         @OptionGroup var global: GlobalOptions
         @Argument(help: "Thread ID.") var thread: String
-        @Option(name: .customLong("as"), help: "Portal user whose view to show.") var viewer: String?
+        @Option(name: .customLong("as"), help: "Staff member or portal user whose view to show.") var viewer: String?
 
         struct Message: Encodable {
             var message, author, sent, subject, body, format: String
             var recipients: [String]
             var attachments: [AttachmentJSON]
             var bcc: [String]?
+            var bodySize: UInt64
+            /// Present (true) only when the body was too large to show; `bodyFetch` says how.
+            var bodyOmitted: Bool?
+            var bodyFetch: String?
         }
         struct Conflict: Encodable { var flag, value, replica: String; var counter: UInt64 }
         struct Event: Encodable { var event, kind, at: String; var by: String? }
@@ -84,6 +93,13 @@ struct ThreadCommand: AsyncParsableCommand {
             var messages: [Message]
             var events: [Event]
             var quarantined: [QuarantinedJSON]?
+            /// Staff views only: whether this store keeps Staff Bcc (false on a portal, where
+            /// messages carry no "bcc" key because it is not known there).
+            var bccKept: Bool?
+        }
+
+        static func fetch(_ thread: String, _ m: MessageView) -> String {
+            "satchel body get \(thread) \(m.message) -o FILE"
         }
 
         func run() async throws {
@@ -98,10 +114,13 @@ struct ThreadCommand: AsyncParsableCommand {
                     messages: view.messages.map {
                         Message(message: $0.message, author: $0.author, sent: $0.sent.description, subject: $0.subject,
                                 body: $0.body, format: $0.bodyFormat.rawValue, recipients: $0.recipients,
-                                attachments: $0.attachments.map(AttachmentJSON.init), bcc: $0.bcc)
+                                attachments: $0.attachments.map(AttachmentJSON.init),
+                                bcc: $0.bcc, bodySize: $0.bodySize, bodyOmitted: $0.bodyOmitted ? true : nil,
+                                bodyFetch: $0.bodyOmitted ? Self.fetch(s.thread, $0) : nil)
                     },
                     events: view.events.map { Event(event: $0.event, kind: $0.kind.rawValue, at: $0.at.description, by: $0.by) },
-                    quarantined: viewer == nil ? view.quarantined.map(QuarantinedJSON.init) : nil))
+                    quarantined: view.isStaffView ? view.quarantined.map(QuarantinedJSON.init) : nil,
+                    bccKept: view.bccKept))
                 return
             }
             let labels = Labels(repository)
@@ -110,7 +129,9 @@ struct ThreadCommand: AsyncParsableCommand {
             for m in view.messages {
                 Output.line("\n— \(m.author) · \(m.sent)" + (m.recipients.isEmpty ? "" : " · to \(m.recipients.joined(separator: ", "))")
                             + ((m.bcc ?? []).isEmpty ? "" : " · bcc \(m.bcc!.joined(separator: ", "))"))
-                Output.line(m.body)
+                Output.line(m.bodyOmitted
+                    ? "[body not shown: \(Output.bytes(m.bodySize)); fetch it with: \(Self.fetch(s.thread, m))]"
+                    : m.body)
                 for a in m.attachments { Output.line("  📎 \(a.name) (\(a.mediaType), \(Output.bytes(a.size)))") }
             }
             for q in view.quarantined {
@@ -188,8 +209,7 @@ struct AttachmentCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try StoreContext.open(global)
-            if let viewer { _ = try repository.threadView(thread, as: viewer) }
-            let attachment = try repository.attachment(thread: thread, message: message, name: name)
+            let attachment = try repository.attachment(thread: thread, message: message, name: name, as: viewer)
             guard !FileManager.default.fileExists(atPath: output) else {
                 throw CLIError(.targetExists, "\(output) already exists")
             }
@@ -197,33 +217,6 @@ struct AttachmentCommand: AsyncParsableCommand {
             if global.json { try Output.json(AttachmentJSON(attachment)) } else {
                 Output.line("Wrote \(attachment.name) (\(Output.bytes(attachment.size))) to \(output)")
             }
-        }
-    }
-}
-
-struct OutboxCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "outbox",
-        abstract: "Notifications queued on a portal store (links only, no PHI).",
-        subcommands: [List.self])
-
-    struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List queued notifications.")
-        @OptionGroup var global: GlobalOptions
-
-        struct Entry: Encodable { var id, thread, recipient, channel, address, text, status: String }
-
-        func run() async throws {
-            let entries = try StoreContext.open(global).outbox()
-            if global.json {
-                try Output.json(["outbox": entries.map {
-                    Entry(id: $0.id, thread: $0.thread, recipient: $0.recipient, channel: $0.channel.rawValue,
-                          address: $0.address, text: $0.text, status: $0.status.rawValue)
-                }])
-                return
-            }
-            if entries.isEmpty { Output.line("Outbox is empty.") }
-            for e in entries { Output.line("\(e.status.rawValue)  \(e.channel.rawValue)  \(e.recipient)  \(e.address)  \(e.text)") }
         }
     }
 }

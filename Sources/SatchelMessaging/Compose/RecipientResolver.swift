@@ -7,9 +7,11 @@ struct RecipientResolver {
     let patients: [String: Directory.Patient]
     let users: [String: Directory.PortalUser]
     let staff: [String: Directory.Staff]
+    let access: Access
 
     init(_ directory: Directory) {
         self.directory = directory
+        access = Access(directory)
         patients = Dictionary(directory.patients.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         users = Dictionary(directory.portalUsers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         staff = Dictionary(directory.staff.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -39,17 +41,13 @@ struct RecipientResolver {
         return patient
     }
 
-    /// Why this portal user cannot receive a portal message now, or nil if they can.
+    /// Why this portal user cannot receive a portal message now, or nil if they can (Access.swift).
     func ineligibility(of user: Directory.PortalUser) -> String? {
-        guard user.active else { return "portal user is inactive" }
-        guard let patient = patients[user.patient] else { return "patient \(user.patient) is unknown" }
-        return ineligibility(of: patient)
+        access.recipientIneligibility(user)
     }
 
     func ineligibility(of patient: Directory.Patient) -> String? {
         guard patient.portalAccess else { return "patient \(patient.id) has no portal access" }
-        let hasEmail = !(patient.email ?? "").isEmpty, hasCell = !(patient.cell ?? "").isEmpty
-        guard hasEmail || hasCell else { return "patient \(patient.id) has no email or cellphone" }
         return nil
     }
 
@@ -87,10 +85,22 @@ struct RecipientResolver {
                 throw MessagingError.refused("cannot message patient \(patientID): \(reason)")
             }
             let active = directory.portalUsers.filter { $0.patient == patientID && $0.active }
-            guard !active.isEmpty else {
-                throw MessagingError.refused("cannot message patient \(patientID): no active portal user")
+            var added = 0
+            var reasons: [String] = []
+            for user in active {
+                // A portal user who cannot be told (no address of their own) is skipped, not
+                // notified at someone else's address.
+                if let reason = ineligibility(of: user) {
+                    result.skipped.append(SkippedRecipient(portalUser: user.id, reason: reason))
+                    reasons.append(reason)
+                } else {
+                    result.add(user)
+                    added += 1
+                }
             }
-            active.forEach { result.add($0) }
+            guard added > 0 else {
+                throw MessagingError.refused("cannot message patient \(patientID): no active portal user who can be notified (\(reasons.joined(separator: "; ")))")
+            }
         }
         if let bulk {
             guard author.permissions.contains(.sendBulkPortalMessage) else {

@@ -55,12 +55,22 @@ extension Repository {
 
     /// Live drafts (a sent or discarded draft is a tombstone and is not listed), most recently
     /// updated first. A draft with concurrent versions is listed once, as its current version.
-    public func drafts() throws -> [DraftSummary] {
+    /// A draft belongs to its author: `staffID` sees their own drafts only, unless they hold
+    /// the `viewAllDrafts` permission.
+    public func drafts(as staffID: String) throws -> [DraftSummary] {
         if isPortal { return [] }
+        let seesAll = try draftReader(staffID).permissions.contains(.viewAllDrafts)
         return try store.refs.list(prefix: "drafts/").compactMap { ref in
             guard let draft = try draftHead(at: ref.id).current?.draft else { return nil }
+            guard seesAll || draft.author == staffID else { return nil }
             return DraftSummary(draft: draft.id, author: draft.author, subject: draft.subject, updated: draft.updated)
         }.sorted { ($0.updated, $0.draft) > ($1.updated, $1.draft) }
+    }
+
+    /// How many live drafts the store holds, of every author (`satchel stats`; no content).
+    public func draftCount() throws -> Int {
+        if isPortal { return 0 }
+        return try store.refs.list(prefix: "drafts/").filter { try draftHead(at: $0.id).current?.draft != nil }.count
     }
 
     /// A draft's head read as its versions (``DraftHead``); nil when the ref does not exist.
@@ -77,28 +87,58 @@ extension Repository {
     }
 
     /// A live draft's versions and its current one. `as`: the staff member asking; a draft
-    /// belongs to its author. A draft that was sent or discarded everywhere is "not found".
-    public func draftVersions(_ id: String, as staffID: String? = nil) throws -> (head: DraftHead, current: DraftManifest) {
+    /// belongs to its author, who alone may change, send or discard it. `viewing`: only to
+    /// read it, which staff with `viewAllDrafts` may do for anyone's draft. A draft that was
+    /// sent or discarded everywhere is "not found".
+    public func draftVersions(_ id: String, as staffID: String, viewing: Bool = false) throws -> (head: DraftHead, current: DraftManifest) {
         try requireWorkstationForDrafts()
+        let reader = try draftReader(staffID, draft: id)
         guard let head = try draftHead(id), let current = head.current?.draft else {
             throw MessagingError.notFound("draft \(id) not found")
         }
-        if let staffID, staffID != current.author {
+        if staffID != current.author, !(viewing && reader.permissions.contains(.viewAllDrafts)) {
             throw MessagingError.refused("draft \(id) belongs to staff \(current.author), not \(staffID)")
         }
         return (head, current)
     }
 
-    /// A draft's head object and its current version (see ``draftVersions(_:as:)``).
-    public func draft(_ id: String, as staffID: String? = nil) throws -> (head: ObjectID, draft: DraftManifest) {
-        let (head, current) = try draftVersions(id, as: staffID)
+    /// A draft's head object and its current version (see ``draftVersions(_:as:viewing:)``).
+    public func draft(_ id: String, as staffID: String) throws -> (head: ObjectID, draft: DraftManifest) {
+        let (head, current) = try draftVersions(id, as: staffID, viewing: true)
         return (head.object, current)
+    }
+
+    /// A draft's body for display: its text, or nil when it is larger than `inlineLimit` (the
+    /// view shows a marker with the size; ``exportDraftBody(_:as:to:)`` streams it), and its size.
+    /// Nil when the draft has no body yet.
+    public func draftBodyText(_ draft: DraftManifest, inlineLimit: Int = inlineBodyLimit) throws -> (text: String?, size: UInt64)? {
+        guard let body = draft.body else { return nil }
+        let size = try store.info(body.object).length
+        guard size <= UInt64(min(inlineLimit, Self.viewBodyLimit)) else { return (nil, size) }
+        return (String(decoding: try store.read(body.object, limit: Self.viewBodyLimit).bytes, as: UTF8.self), size)
+    }
+
+    /// Streams a draft's body (any size) to a new file, for its author (or `viewAllDrafts`).
+    public func exportDraftBody(_ id: String, as staffID: String, to path: String) throws {
+        let (_, draft) = try draftVersions(id, as: staffID, viewing: true)
+        guard let body = draft.body else { throw MessagingError.notFound("draft \(id) has no body yet") }
+        try store.export(body.object, to: path)
+    }
+
+    /// The staff member asking about drafts (portal users have none).
+    private func draftReader(_ staffID: String, draft: String? = nil) throws -> Directory.Staff {
+        let directory = try directory()
+        if let member = directory.staff.first(where: { $0.id == staffID }) { return member }
+        if directory.portalUsers.contains(where: { $0.id == staffID }) {
+            throw MessagingError.refused((draft.map { "draft \($0): " } ?? "") + "drafts are staff-only; \(staffID) is a portal user")
+        }
+        throw MessagingError.notFound("staff \(staffID) not found in the directory")
     }
 
     /// Edits a draft. With concurrent versions, the edit starts from the current one (see
     /// ``DraftHead/current``), and its version vector (the join of all versions plus one for this
     /// replica) dominates them all: the edit resolves the siblings.
-    public func updateDraft(_ id: String, as staffID: String? = nil, _ update: DraftUpdate, now: Timestamp = .now()) throws {
+    public func updateDraft(_ id: String, as staffID: String, _ update: DraftUpdate, now: Timestamp = .now()) throws {
         let (head, current) = try draftVersions(id, as: staffID)
         var draft = current
         if let to = update.to { draft.recipients = to }
@@ -134,7 +174,7 @@ extension Repository {
 
     /// Removes an attachment (by name) from a draft before it is sent.
     /// Like an update, this resolves concurrent versions.
-    public func detach(draft id: String, name: String, as staffID: String? = nil, now: Timestamp = .now()) throws {
+    public func detach(draft id: String, name: String, as staffID: String, now: Timestamp = .now()) throws {
         let (head, current) = try draftVersions(id, as: staffID)
         var draft = current
         guard let index = draft.attachments.firstIndex(where: { $0.name == name }) else {
@@ -148,7 +188,7 @@ extension Repository {
 
     /// Sends a draft (its current version) with all compose rules; in the same transaction the
     /// draft is replaced by a `sent` tombstone that dominates every version it had.
-    public func sendDraft(_ id: String, as staffID: String? = nil, now: Timestamp = .now(),
+    public func sendDraft(_ id: String, as staffID: String, now: Timestamp = .now(),
                           progress: ProgressHandler? = nil) throws -> SendResult {
         let (head, draft) = try draftVersions(id, as: staffID)
         var request = ComposeRequest(author: draft.author)
@@ -170,7 +210,7 @@ extension Repository {
 
     /// Discards a draft: it is replaced by a `discarded` tombstone that dominates every version
     /// it had, so sync removes it elsewhere too (unless edited there concurrently).
-    public func discardDraft(_ id: String, as staffID: String? = nil, now: Timestamp = .now()) throws {
+    public func discardDraft(_ id: String, as staffID: String, now: Timestamp = .now()) throws {
         let (head, draft) = try draftVersions(id, as: staffID)
         var tombstone = DraftManifest.tombstone(id: draft.id, author: draft.author, state: .discarded, updated: now,
                                                 version: head.nextVersion(for: replica))

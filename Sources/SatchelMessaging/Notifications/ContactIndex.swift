@@ -5,8 +5,11 @@ import SatchelStore
 /// queueing notifications for a few messages reads a few small objects instead of decoding the
 /// whole clinic directory (which grows with the clinic: 20 MB at 100,000 patients).
 ///
-/// - `contacts/<portal user>` → a one-person `directory` manifest: that portal user and their
-///   patient (contact data, portal access, status).
+/// - `contacts/<portal user>` → a one-person `directory` manifest: that portal user (their own
+///   contact details and `notify`) and their patient (contact data, portal access, status).
+/// - `contacts/<staff>` → a one-person `directory` manifest holding that staff member (their
+///   contact details, for link-only notifications of patient replies). Staff and portal user
+///   IDs never collide (the directory checks it).
 /// - `directory-settings` → a `directory` manifest holding only the settings (notification
 ///   templates).
 ///
@@ -30,6 +33,12 @@ extension Repository {
             let id = try batch.put(.manifest, entry.encoded())
             if existing[user.id] != id { updates.append(RefUpdate(name, from: existing[user.id], to: id)) }
         }
+        for member in directory.staff {
+            guard let name = try? Self.contactRef(member.id) else { continue }
+            current.insert(member.id)
+            let id = try batch.put(.manifest, Directory(staff: [member]).encoded())
+            if existing[member.id] != id { updates.append(RefUpdate(name, from: existing[member.id], to: id)) }
+        }
         for (user, id) in existing where !current.contains(user) {
             updates.append(RefUpdate(try Self.contactRef(user), from: id, to: nil))
         }
@@ -40,7 +49,7 @@ extension Repository {
     }
 
     /// The part of the directory that notifications to `recipients` need: settings plus those
-    /// portal users and their patients. Falls back to the whole directory when the index is
+    /// portal users and their patients, and those staff members. Falls back to the whole directory when the index is
     /// missing (a store whose directory was imported before the index existed).
     func notificationDirectory(for recipients: Set<String>) throws -> Directory? {
         guard let settingsID = try store.refs.read(Self.settingsRef) else { return try? directory() }
@@ -50,6 +59,7 @@ extension Repository {
             guard let name = try? Self.contactRef(user), let id = try store.refs.read(name) else { continue }
             let entry = try load(Directory.self, id)
             result.portalUsers += entry.portalUsers
+            result.staff += entry.staff
             for patient in entry.patients where seenPatients.insert(patient.id).inserted { result.patients.append(patient) }
         }
         return result

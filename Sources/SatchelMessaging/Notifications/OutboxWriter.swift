@@ -3,28 +3,25 @@ import SatchelManifest
 import SatchelStore
 
 /// Queues notifications on a portal store when a message becomes readable there: one outbox
-/// entry per recipient and channel (email and/or SMS, from the patient's contact data),
-/// rendered from the directory's notification template.
+/// entry per recipient and channel, at that recipient's own address (Access.swift), at most
+/// once per address per message, rendered from the directory's notification template. People
+/// without access (inactive, or their patient without portal access) get nothing.
 ///
-/// The text carries a link and nothing else: the template may only use `{{link}}`; any other
-/// placeholder is removed, and the link names the thread by its random ID. No subject, body,
-/// name or specialty can reach a notification.
+/// The text carries a link and nothing else: templates are checked at import
+/// (NotificationTemplateRules.swift) and the link names the thread by its random ID. No
+/// subject, body, name or specialty can reach a notification. A portal without a portal URL
+/// refuses to queue (a link to nowhere is no notification).
 struct OutboxWriter {
     let repository: Repository
-    let directory: Directory
+    let access: Access
     let batch: ObjectBatch
     let now: Timestamp
-    /// Lookups by ID (a bulk send on a portal queues entries for thousands of recipients).
-    private let users: [String: Directory.PortalUser]
-    private let patients: [String: Directory.Patient]
 
     init(repository: Repository, directory: Directory, batch: ObjectBatch, now: Timestamp) {
         self.repository = repository
-        self.directory = directory
+        self.access = Access(directory)
         self.batch = batch
         self.now = now
-        users = Dictionary(directory.portalUsers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-        patients = Dictionary(directory.patients.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
     }
 
     static let defaultTexts: [Directory.NotificationTemplate.Channel: String] = [
@@ -32,19 +29,37 @@ struct OutboxWriter {
         .sms: "New secure message: {{link}}",
     ]
 
+    /// What staff are told when a patient or representative replies (link only).
+    static let staffTexts: [Directory.NotificationTemplate.Channel: String] = [
+        .email: "A patient replied to a secure message. Sign in to read it: {{link}}",
+        .sms: "A patient replied to a secure message: {{link}}",
+    ]
+
+    /// Entries for the portal recipients of a staff message.
     func queue(_ message: MessageManifest) throws -> [RefUpdate] {
+        try queue(message, to: message.recipients) { channel in
+            access.directory.settings.notificationTemplates.first { $0.channel == channel }?.text ?? Self.defaultTexts[channel]!
+        }
+    }
+
+    /// Link-only entries telling `staff` that a portal user replied with `message`.
+    func queueStaff(_ message: MessageManifest, to staff: [String]) throws -> [RefUpdate] {
+        try queue(message, to: staff) { Self.staffTexts[$0]! }
+    }
+
+    private func queue(_ message: MessageManifest, to recipients: [String],
+                       template: (Directory.NotificationTemplate.Channel) -> String) throws -> [RefUpdate] {
         var updates: [RefUpdate] = []
-        for recipient in message.recipients {
-            guard let user = users[recipient], let patient = patients[user.patient] else { continue }
-            let channels: [(Directory.NotificationTemplate.Channel, String?)] = [(.email, patient.email), (.sms, patient.cell)]
-            for (channel, address) in channels {
-                guard let address, !address.isEmpty else { continue }
-                let template = directory.settings.notificationTemplates.first { $0.channel == channel }?.text
-                    ?? Self.defaultTexts[channel]!
+        var addresses = Set<String>()
+        for recipient in recipients where access.mayBeNotified(recipient) {
+            for (channel, address) in access.addresses(of: recipient) {
+                // At most once per address and channel per message.
+                guard addresses.insert(channel.rawValue + " " + address).inserted else { continue }
+                let link = try repository.notificationLink(toThread: message.thread)
                 let entry = OutboxEntry(
-                    id: Identifier.notification(), thread: message.thread, message: message.id, recipient: user.id,
+                    id: Identifier.notification(), thread: message.thread, message: message.id, recipient: recipient,
                     channel: channel == .email ? .email : .sms, address: address,
-                    text: Self.render(template, link: repository.link(toThread: message.thread)),
+                    text: Self.render(template(channel), link: link),
                     status: .pending, created: now, updated: now)
                 let object = try batch.put(.manifest, entry.encoded())
                 updates.append(RefUpdate(try Repository.outboxRef(entry.id), from: nil, to: object))
@@ -78,15 +93,43 @@ extension Repository {
         return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/messages/" + thread
     }
 
+    /// The link a notification carries; refused on a portal that has no portal URL (set one
+    /// with `satchel init … --portal-url URL` or `satchel config portal-url URL`): nothing is
+    /// queued with a link to nowhere.
+    func notificationLink(toThread thread: String) throws -> String {
+        guard let base = config.portalURL, !base.isEmpty else {
+            throw MessagingError.refused("this portal store has no portal URL, so it cannot queue notifications; set it with: satchel config portal-url URL")
+        }
+        return (base.hasSuffix("/") ? String(base.dropLast()) : base) + "/messages/" + thread
+    }
+
     /// Queues notifications for messages that became readable here (a portal applying a
     /// bundle): objects go into `batch`, and the returned ref updates must be committed with
     /// the heads that made the messages readable. Without a directory nothing can be queued.
+    /// Access is checked (Access.swift): a recipient without access now gets nothing; the
+    /// thread is stored all the same and shown again when access returns.
     public func queueNotifications(for messages: [MessageManifest], in batch: ObjectBatch,
                                    now: Timestamp = .now()) throws -> [RefUpdate] {
         guard isPortal, !messages.isEmpty,
               let directory = try notificationDirectory(for: Set(messages.flatMap(\.recipients))) else { return [] }
         let writer = OutboxWriter(repository: self, directory: directory, batch: batch, now: now)
         return try messages.flatMap { try writer.queue($0) }
+    }
+
+    /// On a portal, link-only notifications to the staff who wrote to the patient in the
+    /// thread, for a reply by one of the patient's portal users (called by ``reply``).
+    func queueStaffNotifications(for reply: MessageManifest, in thread: ThreadManifest,
+                                 batch: ObjectBatch, now: Timestamp) throws -> [RefUpdate] {
+        guard isPortal, reply.author.kind == .portalUser else { return [] }
+        var staff: [String] = []
+        for reference in thread.messages where reference.id != reply.id {
+            let message = try load(MessageManifest.self, reference.object)
+            if message.author.kind == .staff, !message.recipients.isEmpty, !staff.contains(message.author.id) {
+                staff.append(message.author.id)
+            }
+        }
+        guard !staff.isEmpty, let directory = try notificationDirectory(for: Set(staff)) else { return [] }
+        return try OutboxWriter(repository: self, directory: directory, batch: batch, now: now).queueStaff(reply, to: staff)
     }
 
     /// Notifications queued on this store, oldest first.

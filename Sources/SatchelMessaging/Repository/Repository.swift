@@ -26,6 +26,8 @@ public final class Repository: Sendable {
     /// The last directory decoded, by object ID: a long-lived repository (`satchel serve`)
     /// decodes a large clinic directory once, not on every send, reply or bundle apply.
     private let directoryCache = Mutex<(id: ObjectID, directory: Directory)?>(nil)
+    /// The access model of that directory (its lookup tables), built once per directory version.
+    private let accessCache = Mutex<(id: ObjectID, access: Access)?>(nil)
 
     init(store: ObjectStore, config: StoreConfig) {
         self.store = store
@@ -60,6 +62,20 @@ public final class Repository: Sendable {
             }
             throw error
         }
+    }
+
+    /// Sets the portal base URL that notification links use (`https://…` or `http://…`),
+    /// rewriting the store's configuration durably; returns the reopened repository.
+    public static func setPortalURL(_ url: String, at path: String) throws -> Repository {
+        guard let parsed = URL(string: url), ["https", "http"].contains(parsed.scheme?.lowercased() ?? ""),
+              parsed.host?.isEmpty == false else {
+            throw MessagingError(.usage, "the portal URL must be an http(s) URL with a host")
+        }
+        let repository = try open(at: path)
+        var config = repository.config
+        config.portalURL = url
+        try repository.store.writeRootFile(configFile, try config.encoded())
+        return Repository(store: repository.store, config: config)
     }
 
     /// Opens an existing store.
@@ -128,11 +144,28 @@ public final class Repository: Sendable {
         return directory
     }
 
-    /// Validates a directory file (schema, references) and makes it the current directory.
-    /// A bad file changes nothing.
+    /// The access model (Access.swift) of the current directory, cached per directory version:
+    /// every view, list and reply asks it.
+    public func access() throws -> Access {
+        guard let id = try store.refs.read(Self.directoryRef) else {
+            throw MessagingError.notFound("no directory imported yet (satchel directory import FILE.xml)")
+        }
+        if let cached = accessCache.withLock({ $0 }), cached.id == id { return cached.access }
+        let directory = if let cached = directoryCache.withLock({ $0 }), cached.id == id { cached.directory } else {
+            try load(Directory.self, id)
+        }
+        let access = Access(directory)
+        accessCache.withLock { $0 = (id, access) }
+        return access
+    }
+
+    /// Validates a directory file (schema, references, notification templates:
+    /// NotificationTemplateRules.swift) and makes it the current directory. A bad file changes
+    /// nothing.
     @discardableResult
     public func importDirectory(_ fileBytes: [UInt8]) throws -> (id: ObjectID, directory: Directory) {
         let directory = try Directory.importFile(fileBytes)
+        try NotificationTemplateRules.check(directory)
         let batch = try store.batch()
         var published = false
         defer { if !published { batch.abandon() } }

@@ -48,16 +48,18 @@ extension Repository {
             let previous = try thread.messages.reversed().lazy
                 .map { try self.load(MessageManifest.self, $0.object) }
                 .first { $0.author.kind == .staff }
-            let users = Set(directory.portalUsers.filter { $0.active && $0.patient == thread.patient }.map(\.id))
+            let rules = try access()
+            let users = Set(directory.portalUsers.filter { $0.patient == thread.patient && rules.denial(of: $0) == nil }.map(\.id))
             recipients = (previous?.recipients ?? []).filter(users.contains)
         case .portalUser(let user):
             guard isPortal else {
                 throw MessagingError.refused("portal user \(user.id) replies on the portal store, not on a workstation")
             }
+            // Access (active user, patient with portal access) is checked every time.
+            _ = try access().viewer(user.id)
             guard user.patient == thread.patient else {
                 throw MessagingError.refused("portal user \(user.id) may not reply to thread \(threadID): it belongs to another patient")
             }
-            guard user.active else { throw MessagingError.refused("portal user \(user.id) is inactive") }
             // Consistent with the views: a thread this person cannot see is not one they can answer.
             guard try visible(thread, to: user) else {
                 throw MessagingError.refused("portal user \(user.id) may not reply to thread \(threadID): they are not among its recipients")
@@ -97,6 +99,7 @@ extension Repository {
         if isPortal, authorKind == .staff {
             updates += try OutboxWriter(repository: self, directory: directory, batch: batch, now: now).queue(message)
         }
+        updates += try queueStaffNotifications(for: message, in: thread, batch: batch, now: now)
         try batch.commit()
         published = true
         try commitThread(updates, threadID)

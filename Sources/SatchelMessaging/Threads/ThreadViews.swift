@@ -22,8 +22,15 @@ public struct MessageView: Sendable, Equatable {
     public var recipients: [String]
     public var toStaff: [String]
     public var subject: String
+    /// The body text; empty when ``bodyOmitted`` (too large to show inline).
     public var body: String
     public var bodyFormat: BodyReference.Format
+    /// The body's size in bytes (from the store, not the manifest).
+    public var bodySize: UInt64
+    /// True when the body is larger than the view's inline limit: the view shows a marker and
+    /// the body is fetched with ``Repository/exportBody(thread:message:as:to:)``
+    /// (`satchel body get THREAD MESSAGE -o FILE`).
+    public var bodyOmitted: Bool
     public var attachments: [AttachmentReference]
     /// Staff Bcc: present only in staff views (nil for portal users, always).
     public var bcc: [String]?
@@ -50,16 +57,27 @@ public struct ThreadView: Sendable, Equatable {
     /// Messages and flag events that broke a rule (only faulty or hostile peers make them): kept
     /// for staff with the reason, never shown to portal users (always empty in their views).
     public var quarantined: [Quarantined]
+    /// Staff views: whether this store keeps Staff Bcc (true on a workstation). A portal never
+    /// does, so a staff view there says `false` (Bcc not known here, which is not "no Bcc") and
+    /// its messages have no ``MessageView/bcc``. Nil in a portal user's view (never any Bcc).
+    public var bccKept: Bool?
+
+    /// True for a staff member's view (``bccKept`` is set), false for a portal user's.
+    public var isStaffView: Bool { bccKept != nil }
 }
 
 extension Repository {
     /// Largest body `thread show` loads into memory.
     public static let viewBodyLimit = 256 << 20
+    /// Largest body a thread view shows inline; larger ones get a marker (size, and how to
+    /// fetch: ``exportBody(thread:message:as:to:)``), so one large body never fails a view.
+    public static let inlineBodyLimit = 8 << 20
 
-    /// Threads, newest activity first. `viewer` (a portal user ID) limits the list to what that
-    /// person may see: threads of their own patient in which they are a recipient or author.
+    /// Threads, newest activity first. `viewer` limits the list to what that person may see
+    /// (Access.swift): staff see every thread; a portal user with access sees threads of their
+    /// own patient in which they are a recipient or author; one without access is refused.
     public func threads(patient: String? = nil, as viewer: String? = nil) throws -> [ThreadSummary] {
-        let user = try viewer.map { try portalViewer($0) }
+        let user = try viewer.flatMap { try portalViewer($0) }
         var result: [ThreadSummary] = []
         for (_, head) in try store.refs.list(prefix: "threads/") {
             let thread = try load(ThreadManifest.self, head)
@@ -72,12 +90,14 @@ extension Repository {
 
     /// One thread with its messages and bodies. A portal viewer gets exactly what they may see
     /// (never Bcc); a thread they may not see is "not found", so its existence does not leak.
-    public func threadView(_ id: String, as viewer: String? = nil) throws -> ThreadView {
-        let user = try viewer.map { try portalViewer($0) }
+    /// Bodies over `inlineLimit` bytes are left out with a marker (``MessageView/bodyOmitted``).
+    public func threadView(_ id: String, as viewer: String? = nil, inlineLimit: Int = inlineBodyLimit) throws -> ThreadView {
+        let user = try viewer.flatMap { try portalViewer($0) }
         let (head, thread) = try thread(id)
         if let user, try !visible(thread, to: user) { throw MessagingError.notFound("thread \(id) not found") }
+        let bccKept: Bool? = user == nil ? !isPortal : nil
         var envelopes: [String: StaffEnvelope] = [:]
-        if user == nil {
+        if bccKept == true {
             for (_, object) in try store.refs.list(prefix: "envelopes/\(id)/") {
                 let envelope = try load(StaffEnvelope.self, object)
                 envelopes[envelope.message] = envelope
@@ -88,12 +108,15 @@ extension Repository {
         var messages: [MessageView] = []
         for reference in thread.messages where !hidden.contains(reference.id) {
             let message = try load(MessageManifest.self, reference.object)
-            let body = try store.read(message.body.object, limit: Self.viewBodyLimit).bytes
+            let size = try store.info(message.body.object).length
+            let omitted = size > UInt64(min(inlineLimit, Self.viewBodyLimit))
+            let body = try omitted ? [] : store.read(message.body.object, limit: Self.viewBodyLimit).bytes
             messages.append(MessageView(
                 message: message.id, author: message.author.id, authorKind: message.author.kind, sent: message.sent,
                 recipients: message.recipients, toStaff: message.toStaff, subject: message.subject,
                 body: String(decoding: body, as: UTF8.self), bodyFormat: message.body.format,
-                attachments: message.attachments, bcc: user == nil ? (envelopes[message.id]?.bccStaff ?? []) : nil))
+                bodySize: size, bodyOmitted: omitted,
+                attachments: message.attachments, bcc: bccKept == true ? (envelopes[message.id]?.bccStaff ?? []) : nil))
         }
         var events: [EventView] = []
         for event in thread.events {
@@ -102,7 +125,8 @@ extension Repository {
             events.append(EventView(event: name, kind: event.kind, by: event.by?.id, at: event.at))
         }
         return ThreadView(summary: summary(thread, hidden: hidden), head: head, conflicts: thread.conflicts,
-                          messages: messages, events: events, quarantined: user == nil ? quarantined : [])
+                          messages: messages, events: events, quarantined: user == nil ? quarantined : [],
+                          bccKept: bccKept)
     }
 
     /// The message manifest an event names.
@@ -111,16 +135,13 @@ extension Repository {
             throw MessagingError(.invalidInput, "a message event has no object")
         }
         return try load(MessageManifest.self, object)
-
     }
 
-    /// The attachment `name` of a message, checked to belong to the thread.
-    public func attachment(thread threadID: String, message messageID: String, name: String) throws -> AttachmentReference {
-        let (_, thread) = try thread(threadID)
-        guard let reference = thread.messages.first(where: { $0.id == messageID }) else {
-            throw MessagingError.notFound("message \(messageID) not found in thread \(threadID)")
-        }
-        let message = try load(MessageManifest.self, reference.object)
+    /// The attachment `name` of a message, checked to belong to the thread and, with
+    /// `viewer`, to be visible to that person now (Access.swift).
+    public func attachment(thread threadID: String, message messageID: String, name: String,
+                           as viewer: String? = nil) throws -> AttachmentReference {
+        let message = try viewableMessage(thread: threadID, message: messageID, as: viewer)
         guard let attachment = message.attachments.first(where: { $0.name == name }) else {
             throw MessagingError.notFound("message \(messageID) has no attachment with that name")
         }
@@ -132,6 +153,27 @@ extension Repository {
         try store.export(attachment.object, to: path)
     }
 
+    /// Streams a message body (any size) to a new file, published only once verified; with
+    /// `viewer`, only what that person may see now. Returns the body's reference.
+    @discardableResult
+    public func exportBody(thread threadID: String, message messageID: String, as viewer: String? = nil,
+                           to path: String) throws -> BodyReference {
+        let message = try viewableMessage(thread: threadID, message: messageID, as: viewer)
+        try store.export(message.body.object, to: path)
+        return message.body
+    }
+
+    /// A message of a thread, after the viewer's access and visibility checks.
+    private func viewableMessage(thread threadID: String, message messageID: String, as viewer: String?) throws -> MessageManifest {
+        let user = try viewer.flatMap { try portalViewer($0) }
+        let (_, thread) = try thread(threadID)
+        if let user, try !visible(thread, to: user) { throw MessagingError.notFound("thread \(threadID) not found") }
+        guard let reference = thread.messages.first(where: { $0.id == messageID }) else {
+            throw MessagingError.notFound("message \(messageID) not found in thread \(threadID)")
+        }
+        return try load(MessageManifest.self, reference.object)
+    }
+
     func summary(_ thread: ThreadManifest, hidden: Set<String> = []) -> ThreadSummary {
         let messages = thread.messages.filter { !hidden.contains($0.id) }
         return ThreadSummary(thread: thread.id, patient: thread.patient, subject: thread.subject, status: thread.status,
@@ -139,14 +181,14 @@ extension Repository {
                              version: thread.version.counters, updated: messages.last?.sent ?? thread.created)
     }
 
-    func portalViewer(_ id: String) throws -> Directory.PortalUser {
-        guard let user = try directory().portalUsers.first(where: { $0.id == id }) else {
-            throw MessagingError.notFound("portal user \(id) not found in the directory")
+    /// The portal user a view is limited to, checked for access now; nil for staff (who see
+    /// every thread). Refused (exit 77) for a portal user without access; unknown IDs are
+    /// "not found".
+    func portalViewer(_ id: String) throws -> Directory.PortalUser? {
+        switch try access().viewer(id) {
+        case .staff: nil
+        case .portalUser(let user): user
         }
-        guard user.active else {
-            throw MessagingError.refused("portal user \(id) is inactive and may not view messages")
-        }
-        return user
     }
 
     /// A portal user sees their own patient's threads in which they received or wrote a message

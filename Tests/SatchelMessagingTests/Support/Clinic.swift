@@ -10,14 +10,14 @@ import Testing
 ///
 /// | patient | status | email | cell | portal access | portal users |
 /// |---|---|---|---|---|---|
-/// | p1 Rosa Diaz | active | yes | yes | yes | u1 (patient), u2 (representative), u9 (representative, inactive) |
+/// | p1 Rosa Diaz | active | yes | yes | yes | u1 (patient), u2 (representative, own email), u9 (representative, inactive) |
 /// | p2 Sam Lee | discharged | yes | – | yes | u3 |
 /// | p3 Ida Moss | active | – | – | yes | u4 |
 /// | p4 Tom Reyes | active | yes | – | **no** | u5 |
 /// | p5 Ana Ruiz | active | – | yes | yes | u6 |
 /// | p6 Joe Park | discharged | – | yes | yes | u7 (inactive) |
 ///
-/// Staff: s1 (sendBulkPortalMessage), s2, s3. Lists: nursing = [s2], admin = [s3, s2].
+/// Staff: s1 (sendBulkPortalMessage, email), s2 (cell), s3 (viewAllDrafts, no contact). Lists: nursing = [s2], admin = [s3, s2].
 final class Clinic {
     let root: String
 
@@ -64,14 +64,14 @@ final class Clinic {
                 defaultAllowReplies: defaultAllowReplies,
                 labels: [.init(key: "patient", value: "Client")],
                 notificationTemplates: [
-                    .init(id: "default", channel: .email, text: "Hello {{name}}, you have a new secure message: {{link}}"),
-                    .init(id: "default-sms", channel: .sms, text: "New secure message {{ subject }}: {{link}}"),
+                    .init(id: "default", channel: .email, text: "Hello, you have a new secure message: {{link}}"),
+                    .init(id: "default-sms", channel: .sms, text: "New secure message: {{link}}"),
                 ],
                 messageTemplates: [.init(id: "labs", subject: "Your lab results", body: "Your results are ready.")]),
             staff: [
-                .init(id: "s1", name: "Dr. Ada Shaw", permissions: [.sendBulkPortalMessage]),
-                .init(id: "s2", name: "Nurse Ben Okafor"),
-                .init(id: "s3", name: "Cy Front"),
+                .init(id: "s1", name: "Dr. Ada Shaw", permissions: [.sendBulkPortalMessage], email: "ada@clinic.example"),
+                .init(id: "s2", name: "Nurse Ben Okafor", cell: "+15550200"),
+                .init(id: "s3", name: "Cy Front", permissions: [.viewAllDrafts]),
             ],
             distributionLists: [
                 .init(id: "nursing", name: "Nursing", members: ["s2"]),
@@ -87,7 +87,8 @@ final class Clinic {
             ],
             portalUsers: [
                 .init(id: "u1", patient: "p1", role: .patient, active: true, name: "Rosa Diaz"),
-                .init(id: "u2", patient: "p1", role: .authorizedRepresentative, active: true, name: "Luis Diaz"),
+                .init(id: "u2", patient: "p1", role: .authorizedRepresentative, active: true, name: "Luis Diaz",
+                      email: "luis@example.org"),
                 .init(id: "u9", patient: "p1", role: .authorizedRepresentative, active: false, name: "Old Guardian"),
                 .init(id: "u3", patient: "p2", role: .patient, active: true, name: "Sam Lee"),
                 .init(id: "u4", patient: "p3", role: .patient, active: true, name: "Ida Moss"),

@@ -15,7 +15,9 @@ extension Directory {
         }
         try w.end()
         for s in staff {
-            try w.start("staff", [("id", s.id), ("name", s.name)])
+            // `notify` is written only when not the default, so v1 directories keep their bytes.
+            try w.start("staff", [("cell", s.cell), ("email", s.email), ("id", s.id), ("name", s.name),
+                                  ("notify", s.notify == .both ? nil : s.notify.rawValue)])
             for p in s.permissions { try w.empty("permission", [("name", p.rawValue)]) }
             try w.end()
         }
@@ -29,7 +31,9 @@ extension Directory {
                                     ("portalAccess", String(p.portalAccess)), ("status", p.status.rawValue)])
         }
         for u in portalUsers {
-            try w.empty("portalUser", [("active", String(u.active)), ("id", u.id), ("name", u.name),
+            try w.empty("portalUser", [("active", String(u.active)), ("cell", u.cell), ("email", u.email),
+                                       ("id", u.id), ("name", u.name),
+                                       ("notify", u.notify == .both ? nil : u.notify.rawValue),
                                        ("patient", u.patient), ("role", u.role.rawValue)])
         }
         try w.end()
@@ -50,7 +54,9 @@ extension Directory {
                 try settingsElement.set(child)
                 settings = try Self.decodeSettings(&c, ns)
             case "staff":
-                var member = Staff(id: try c.string("id"), name: try c.string("name"))
+                var member = Staff(id: try c.string("id"), name: try c.string("name"),
+                                   email: c.optionalString("email"), cell: c.optionalString("cell"),
+                                   notify: try c.optionalValue("notify") ?? .both)
                 for p in try c.children(namespace: ns) {
                     guard p.name == "permission" else { throw p.unexpectedChild() }
                     var pr = try ElementReader(p, name: "permission", namespace: ns)
@@ -79,7 +85,9 @@ extension Directory {
             case "portalUser":
                 portalUsers.append(PortalUser(
                     id: try c.string("id"), patient: try c.string("patient"), role: try c.value("role"),
-                    active: try c.bool("active"), name: try c.string("name")))
+                    active: try c.bool("active"), name: try c.string("name"),
+                    email: c.optionalString("email"), cell: c.optionalString("cell"),
+                    notify: try c.optionalValue("notify") ?? .both))
                 positions.portalUsers.append(at)
             default:
                 throw child.unexpectedChild()

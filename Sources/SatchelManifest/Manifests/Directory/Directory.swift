@@ -88,16 +88,43 @@ public struct Directory: Manifest, Hashable {
         public init(stringLiteral value: String) { rawValue = value }
         /// May use the bulk recipient options of compose.
         public static let sendBulkPortalMessage: Permission = "sendBulkPortalMessage"
+        /// May list and open other staff members' drafts (subjects and bodies); without it a
+        /// draft is visible to its author only.
+        public static let viewAllDrafts: Permission = "viewAllDrafts"
     }
 
     public struct Staff: Sendable, Hashable {
         public var id: String
         public var name: String
         public var permissions: [Permission]
-        public init(id: String, name: String, permissions: [Permission] = []) {
+        /// The staff member's own contact details for link-only notifications (a patient replied).
+        public var email: String?
+        public var cell: String?
+        public var notify: Notify
+        public init(id: String, name: String, permissions: [Permission] = [], email: String? = nil,
+                    cell: String? = nil, notify: Notify = .both) {
             self.id = id
             self.name = name
             self.permissions = permissions
+            self.email = email
+            self.cell = cell
+            self.notify = notify
+        }
+    }
+
+    /// Which channels a person wants notifications on (`notify` attribute; absent = `both`):
+    /// only channels for which the person has an address are ever used.
+    public enum Notify: String, Sendable, CaseIterable {
+        case email, sms, both, none
+
+        /// Whether this preference allows `channel`.
+        public func allows(_ channel: NotificationTemplate.Channel) -> Bool {
+            switch self {
+            case .both: true
+            case .none: false
+            case .email: channel == .email
+            case .sms: channel == .sms
+            }
         }
     }
 
@@ -143,12 +170,22 @@ public struct Directory: Manifest, Hashable {
         public var role: Role
         public var active: Bool
         public var name: String
-        public init(id: String, patient: String, role: Role, active: Bool, name: String) {
+        /// This person's own contact details (v2). Notifications go only to a person's own
+        /// address; the patient's are used only for the patient's own (`role="patient"`) portal
+        /// users when theirs are absent.
+        public var email: String?
+        public var cell: String?
+        public var notify: Notify
+        public init(id: String, patient: String, role: Role, active: Bool, name: String, email: String? = nil,
+                    cell: String? = nil, notify: Notify = .both) {
             self.id = id
             self.patient = patient
             self.role = role
             self.active = active
             self.name = name
+            self.email = email
+            self.cell = cell
+            self.notify = notify
         }
     }
 }

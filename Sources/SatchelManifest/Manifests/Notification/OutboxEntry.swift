@@ -25,9 +25,16 @@ public struct OutboxEntry: Manifest, Hashable {
     public var status: Status
     public var created: Timestamp
     public var updated: Timestamp
+    /// Delivery attempts started (recorded before the gateway runs; absent = 0).
+    public var attempts: Int
+    /// Not handed to the gateway again before this time (set with each attempt: the backoff).
+    public var retryAt: Timestamp?
 
     public init(id: String, thread: String, message: String, recipient: String, channel: Channel, address: String,
-                text: String, status: Status, created: Timestamp, updated: Timestamp) {
+                text: String, status: Status, created: Timestamp, updated: Timestamp, attempts: Int = 0,
+                retryAt: Timestamp? = nil) {
+        self.attempts = attempts
+        self.retryAt = retryAt
         self.id = id
         self.thread = thread
         self.message = message
@@ -42,8 +49,9 @@ public struct OutboxEntry: Manifest, Hashable {
 
     public func encode(to w: CanonicalWriter) throws {
         try w.start("notification", [
-            ("address", address), ("channel", channel.rawValue), ("created", created.description), ("id", id),
-            ("message", message), ("recipient", recipient), ("status", status.rawValue), ("thread", thread),
+            ("address", address), ("attempts", attempts == 0 ? nil : String(attempts)), ("channel", channel.rawValue),
+            ("created", created.description), ("id", id), ("message", message), ("recipient", recipient),
+            ("retryAt", retryAt?.description), ("status", status.rawValue), ("thread", thread),
             ("updated", updated.description),
         ])
         try w.textElement("text", text)
@@ -54,6 +62,8 @@ public struct OutboxEntry: Manifest, Hashable {
         let ns = Self.vocabulary.namespace
         var r = try ElementReader(element, name: "notification", namespace: ns)
         address = try r.string("address")
+        attempts = r.has("attempts") ? Int(clamping: try r.uint64("attempts")) : 0
+        retryAt = r.has("retryAt") ? try r.timestamp("retryAt") : nil
         channel = try r.value("channel")
         created = try r.timestamp("created")
         id = try r.string("id")
