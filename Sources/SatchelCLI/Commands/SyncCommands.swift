@@ -133,7 +133,7 @@ struct SyncCommand: AsyncParsableCommand {
         if peer.hasPrefix("http://") || peer.hasPrefix("https://") {
             var client = try HTTPSyncClient(repository: repository, url: peer, token: try token())
             if let timeout = try timeout() { client.timeout = timeout }
-            (sent, received) = try await client.sync()
+            (sent, received, quarantined) = try await client.exchange()
         } else {
             let other: Repository
             do { other = try Repository.open(at: peer) } catch {

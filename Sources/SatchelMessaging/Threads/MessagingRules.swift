@@ -101,12 +101,13 @@ public struct Quarantined: Sendable, Equatable, Hashable {
     public var reason: String
 
     public init(thread: String, message: String, violation: MessagingRules.Violation) {
-        self.thread = thread
-        self.message = message
-        self.reason = violation.description
+        self.init(thread: thread, message: message, reason: violation.description)
     }
 
-    public static func == (a: Quarantined, b: Quarantined) -> Bool {
-        a.thread == b.thread && a.message == b.message && a.reason == b.reason
+    /// A quarantine reported by a peer (its reason as text).
+    public init(thread: String, message: String, reason: String) {
+        self.thread = thread
+        self.message = message
+        self.reason = reason
     }
 }

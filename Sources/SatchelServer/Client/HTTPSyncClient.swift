@@ -66,6 +66,14 @@ public struct HTTPSyncClient: Sendable {
 
     /// The whole exchange; returns what went each way (CONTRACT.md's `sync` keys).
     public func sync() async throws -> (sent: TransferSummary, received: TransferSummary) {
+        let result = try await exchange()
+        return (result.sent, result.received)
+    }
+
+    /// The whole exchange, with the messages either apply quarantined. A push that the portal
+    /// refuses for a missing prerequisite (409: it lacks something an incremental bundle
+    /// assumed) is sent again as a full bundle, so a sync always makes progress.
+    public func exchange() async throws -> (sent: TransferSummary, received: TransferSummary, quarantined: [Quarantined]) {
         let hello = try await hello()
         guard hello.protocol == HTTPSyncProtocol.version else {
             throw HTTPSyncError(.badInput, "\(endpoint.display) speaks sync protocol \(hello.protocol); this build speaks \(HTTPSyncProtocol.version)")
@@ -103,16 +111,29 @@ public struct HTTPSyncClient: Sendable {
         let outgoing = store.root + "/tmp/http-push-" + UUID().uuidString + ".bundle"
         defer { try? FileManager.default.removeItem(atPath: outgoing) }
         let known = held
-        let sent = try await Self.offload {
-            try engine.createBundle(for: portal, targetRole: role, to: outgoing, targetHas: { known.contains($0) })
+        var sent = TransferSummary()
+        var pushed: HTTPConnection.Result?
+        for full in [false, true] {
+            try? FileManager.default.removeItem(atPath: outgoing)
+            let bundle = try await Self.offload {
+                try engine.createBundle(for: portal, targetRole: role, to: outgoing, targetHas: { known.contains($0) }, full: full)
+            }
+            sent = bundle
+            guard bundle.bytes <= bundleLimit else {
+                throw HTTPSyncError(.badInput, "the bundle for \(endpoint.display) is \(bundle.bytes) bytes, over the limit of \(bundleLimit); sync with bundle files instead")
+            }
+            let answer = try await connection.send(.POST, HTTPSyncProtocol.Path.push,
+                                                   headers: [auth, ("Content-Type", HTTPSyncProtocol.MediaType.bundle)],
+                                                   body: .file(outgoing, length: bundle.bytes), into: .memory(limit: 64 << 10))
+            if answer.status == 409, !full { continue }
+            pushed = answer
+            break
         }
-        guard sent.bytes <= bundleLimit else {
-            throw HTTPSyncError(.badInput, "the bundle for \(endpoint.display) is \(sent.bytes) bytes, over the limit of \(bundleLimit); sync with bundle files instead")
-        }
-        let pushed = try await connection.send(.POST, HTTPSyncProtocol.Path.push,
-                                               headers: [auth, ("Content-Type", HTTPSyncProtocol.MediaType.bundle)],
-                                               body: .file(outgoing, length: sent.bytes), into: .memory(limit: 64 << 10))
+        guard let pushed else { throw HTTPSyncError(.transport, "\(endpoint.display) gave no answer to the push") }
         try check(pushed, HTTPSyncProtocol.Path.push)
+        var quarantined = (try? JSONDecoder().decode(PushResult.self, from: Data(pushed.body)))?.quarantined.map {
+            Quarantined(thread: $0.thread, message: $0.message, reason: $0.reason)
+        } ?? []
 
         // Offer, then pull without what we hold.
         let peerHeaders = [auth, (HTTPSyncProtocol.Header.replica, repository.replica),
@@ -130,12 +151,13 @@ public struct HTTPSyncClient: Sendable {
                                                headers: peerHeaders + [("Content-Type", HTTPSyncProtocol.MediaType.objectIDs)],
                                                body: .bytes(IDList.encode(mine)), into: .file(incoming, limit: bundleLimit))
         try check(pulled, HTTPSyncProtocol.Path.pull)
-        try await Self.offload { _ = try engine.applyBundle(incoming) }
+        let applied = try await Self.offload { try engine.applyBundle(incoming) }
+        quarantined += applied.quarantined
         var received = TransferSummary()
         received.threads = pulled.headers.first(name: HTTPSyncProtocol.Header.threads).flatMap { Int($0) } ?? 0
         received.objects = pulled.headers.first(name: HTTPSyncProtocol.Header.objects).flatMap { Int($0) } ?? 0
         received.bytes = pulled.bytes
-        return (sent, received)
+        return (sent, received, quarantined)
     }
 
     /// Turns a non-200 answer into an error carrying the server's one-line reason.

@@ -60,8 +60,8 @@ struct SyncRoutes: Sendable {
     func push(_ request: Request, _ token: ReplicaToken) async throws -> Response {
         try await withSpooledBundle(request) { path in
             let result = try await gate.withGate { try await apply(path, token: token) }
-            let json = "{\"applied\":\(result.applied),\"fastForwarded\":\(result.fastForwarded),\"merged\":\(result.merged),\"objects\":\(result.objects),\"threads\":\(result.threads),\"unchanged\":\(result.unchanged)}\n"
-            return Self.bytes(.ok, HTTPSyncProtocol.MediaType.json, Array(json.utf8))
+            let json = try JSONEncoder().encode(PushResult(result))
+            return Self.bytes(.ok, HTTPSyncProtocol.MediaType.json, Array(json) + [0x0A])
         }
     }
 
@@ -279,5 +279,22 @@ struct SyncRoutes: Sendable {
         var headers = HTTPFields()
         headers[.contentType] = type
         return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes)))
+    }
+}
+
+/// The JSON answer of `POST /v1/push`: what the portal's apply did, quarantined messages included.
+struct PushResult: Codable, Sendable {
+    struct Item: Codable, Sendable { var thread, message, reason: String }
+    var applied, fastForwarded, merged, objects, threads, unchanged: Int
+    var quarantined: [Item]
+
+    init(_ r: ApplyResult) {
+        applied = r.applied
+        fastForwarded = r.fastForwarded
+        merged = r.merged
+        objects = r.objects
+        threads = r.threads
+        unchanged = r.unchanged
+        quarantined = r.quarantined.map { Item(thread: $0.thread, message: $0.message, reason: $0.reason) }
     }
 }
