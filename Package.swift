@@ -199,6 +199,13 @@ let package = Package(
             dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
             swiftSettings: strict
         ),
+        // Fault injection walks over every durable operation (issue #12).
+        .testTarget(
+            name: "SatchelReliabilityTests",
+            dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
+                           .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "SatchelCLITests",
             dependencies: [

@@ -163,9 +163,6 @@ struct AttachmentCommand: AsyncParsableCommand {
             let repository = try StoreContext.open(global)
             if let viewer { _ = try repository.threadView(thread, as: viewer) }
             let attachment = try repository.attachment(thread: thread, message: message, name: name)
-            guard !FileManager.default.fileExists(atPath: output) else {
-                throw CLIError(.targetExists, "\(output) already exists")
-            }
             try repository.exportAttachment(attachment, to: output)
             if global.json { try Output.json(AttachmentJSON(attachment)) } else {
                 Output.line("Wrote \(attachment.name) (\(Output.bytes(attachment.size))) to \(output)")

@@ -1,7 +1,7 @@
 /// One thing fsck found wrong.
 public struct FsckProblem: Sendable, Equatable, CustomStringConvertible {
     /// What is wrong: `corrupt`, `truncated`, `wrong-name`, `bad-file`, `pack-index`, `pack`,
-    /// `orphan-pack`, `bad-ref`, `dangling-ref`, `missing-object`, `invalid-manifest`.
+    /// `orphan-pack`, `bad-ref`, `dangling-ref`, `missing-object`, `invalid-manifest`, `change-log`, `symlink`.
     public var kind: String
     /// The object ID, ref name or file the problem is about.
     public var object: String
@@ -127,6 +127,17 @@ extension ObjectStore {
             problems.append(FsckProblem(kind: "bad-ref", object: "refs", detail: "cannot list refs: \(error)"))
         }
 
+        // Symlinks: nothing inside a store is one (a symlinked directory lets writes escape it).
+        for link in symlinks(under: root, relative: "", depth: 0) {
+            problems.append(FsckProblem(kind: "symlink", object: link,
+                                        detail: "\(link) is a symbolic link; a store holds only real files and directories"))
+        }
+
+        // The change log: sync and every ref change depend on its sequence numbers.
+        for detail in refs.changeLog.check() {
+            problems.append(FsckProblem(kind: "change-log", object: "changes.log", detail: detail))
+        }
+
         // Connectivity: what manifests mention must exist.
         var reported = Set<ObjectID>()
         for (by, id) in mentioned where !good.contains(id) && !reported.contains(id) {
@@ -136,6 +147,23 @@ extension ObjectStore {
         }
         return FsckReport(objects: good.count + Set(problems.compactMap { ObjectID($0.object) }).subtracting(good).count,
                           problems: problems)
+    }
+
+    /// Relative paths of the symbolic links under `path` (not following them).
+    private func symlinks(under path: String, relative: String, depth: Int) -> [String] {
+        guard depth < 32 else { return [] }
+        var found: [String] = []
+        for name in ((try? Sys.list(path)) ?? []).sorted() {
+            let full = path + "/" + name
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            guard let status = try? Sys.linkStatus(full) else { continue }
+            if status.isSymlink {
+                found.append(rel)
+            } else if status.isDirectory {
+                found += symlinks(under: full, relative: rel, depth: depth + 1)
+            }
+        }
+        return found
     }
 
     static func problem(for error: StoreError, id: ObjectID, what: String) -> FsckProblem {

@@ -80,9 +80,16 @@ extension RefStore {
     func ensureParentDirectories(_ name: RefName) throws {
         do {
             var dir = directory
+            var relative = "refs"
             for component in name.rawValue.split(separator: "/").dropLast() {
                 dir += "/" + component
+                relative += "/" + component
                 try Sys.mkdir(dir)
+                // A symlinked ref directory would let a ref write land outside the store.
+                guard try Sys.linkStatus(dir).isDirectory else {
+                    throw StoreError(.corrupt, "\(relative) is not a real directory (a symlink?); nothing was written; run fsck",
+                                     path: dir)
+                }
             }
         } catch {
             throw StoreError.io(error, path: path(of: name), "cannot create ref directory")
