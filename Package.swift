@@ -158,6 +158,12 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Issue #12: SIGKILL and corruption campaigns against the real `satchel` binary.
+        .executableTarget(
+            name: "CrashCampaign",
+            path: "Tools/CrashCampaign",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "BackupBench",
             dependencies: ["SatchelBackup", "SatchelMessaging", "SatchelManifest", "SatchelStore"],

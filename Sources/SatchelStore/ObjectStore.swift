@@ -58,6 +58,13 @@ public final class ObjectStore: Sendable {
             guard let status = try? Sys.linkStatus(path), status.isRegular, status.modified < cutoff else { continue }
             if (try? Sys.unlink(path)) != nil { removed += 1 }
         }
+        // A pack published without its index (the writer stopped between the two renames).
+        let packFiles = Set((try? Sys.list(packsDirectory)) ?? [])
+        for file in packFiles where file.hasSuffix(".pack") && !packFiles.contains(String(file.dropLast(5)) + ".idx") {
+            let path = packsDirectory + "/" + file
+            guard let status = try? Sys.linkStatus(path), status.isRegular, status.modified < cutoff else { continue }
+            if (try? Sys.unlink(path)) != nil { removed += 1 }
+        }
         return removed
     }
 

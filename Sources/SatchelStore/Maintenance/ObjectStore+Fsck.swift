@@ -1,7 +1,7 @@
 /// One thing fsck found wrong.
 public struct FsckProblem: Sendable, Equatable, CustomStringConvertible {
     /// What is wrong: `corrupt`, `truncated`, `wrong-name`, `bad-file`, `pack-index`, `pack`,
-    /// `orphan-pack`, `bad-ref`, `dangling-ref`, `missing-object`, `invalid-manifest`, `change-log`, `symlink`.
+    /// `bad-ref`, `dangling-ref`, `missing-object`, `invalid-manifest`, `change-log`, `symlink`.
     public var kind: String
     /// The object ID, ref name or file the problem is about.
     public var object: String
@@ -79,13 +79,9 @@ extension ObjectStore {
             problems.append(FsckProblem(kind: "pack-index", object: "packs/\(name).idx", detail: error.message))
         }
         let packNames = Set((try? Sys.list(packsDirectory)) ?? [])
-        for file in packNames.sorted() where file.hasSuffix(".pack") {
-            let name = String(file.dropLast(5))
-            if !packNames.contains(name + ".idx") {
-                problems.append(FsckProblem(kind: "orphan-pack", object: "packs/\(file)",
-                                            detail: "pack has no index (an interrupted write; gc removes it)"))
-            }
-        }
+        // A pack without an index is the leftover of a writer stopped between publishing the
+        // pack and its index: nothing can name its objects, so it is not damage (gc and the
+        // next open after the grace period remove it).
         for pack in packSet.packs {
             if !packNames.contains(pack.name + ".pack") {
                 problems.append(FsckProblem(kind: "pack", object: "packs/\(pack.name).pack",
