@@ -152,8 +152,8 @@ import Testing
         // A rich body over 16 MiB and a plain body over the 256 MiB view limit: refused unread.
         let rich = scratch.path + "/rich.html"
         let plain = scratch.path + "/plain.txt"
-        FileManager.default.createFile(atPath: rich, contents: nil)
-        FileManager.default.createFile(atPath: plain, contents: nil)
+        _ = FileManager.default.createFile(atPath: rich, contents: nil)
+        _ = FileManager.default.createFile(atPath: plain, contents: nil)
         #expect(truncate(rich, off_t(17 << 20)) == 0)
         #expect(truncate(plain, off_t(257 << 20)) == 0)
         let richResult = try CLI.run("compose", "--store", store, "--as", "s1", "--to", "u1", "--subject", "S",
@@ -171,7 +171,7 @@ import Testing
         let stale = store + "/tmp/rich-old.tmp"
         let fresh = store + "/tmp/rich-live.tmp"
         let lock = store + "/tmp/other.lock"
-        for path in [stale, fresh, lock] { FileManager.default.createFile(atPath: path, contents: Data(count: 1000)) }
+        for path in [stale, fresh, lock] { _ = FileManager.default.createFile(atPath: path, contents: Data(count: 1000)) }
         try Sys.setModified(stale, secondsSinceEpoch: Sys.now() - 2 * 3600)
         try Sys.setModified(lock, secondsSinceEpoch: Sys.now() - 2 * 3600)
         #expect(try CLI.run("stats", "--store", store).status == 0)

@@ -55,7 +55,7 @@ import Testing
             peerReplica = peer.replica
             _ = try SyncEngine(peer).createBundle(for: ws.replica, targetRole: .workstation, to: root + "/peer.bundle")
             _ = try Backup.create(ws, to: root + "/ws.backup")
-            FileManager.default.createFile(atPath: root + "/scan.pdf", contents: Data((0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }))
+            _ = FileManager.default.createFile(atPath: root + "/scan.pdf", contents: Data((0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }))
         }
         deinit { try? FileManager.default.removeItem(atPath: root) }
 

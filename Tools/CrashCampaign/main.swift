@@ -136,9 +136,9 @@ struct Template {
             guard o.status == 0 else { throw SetupError.failed("\(args.joined(separator: " ")): \(o.status) \(o.stderr)") }
             return o
         }
-        fm.createFile(atPath: root + "/directory.xml", contents: Data(directoryXML.utf8))
-        fm.createFile(atPath: root + "/scan.pdf", contents: Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ ($0 >> 7)) }))
-        fm.createFile(atPath: root + "/big.txt", contents: Data(String(repeating: "Lab results follow. ", count: 100_000).utf8))
+        _ = fm.createFile(atPath: root + "/directory.xml", contents: Data(directoryXML.utf8))
+        _ = fm.createFile(atPath: root + "/scan.pdf", contents: Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ ($0 >> 7)) }))
+        _ = fm.createFile(atPath: root + "/big.txt", contents: Data(String(repeating: "Lab results follow. ", count: 100_000).utf8))
         for name in ["ws", "peer"] {
             _ = try must(["init", root + "/" + name, "--role", "workstation"])
             _ = try must(["directory", "import", root + "/directory.xml", "--store", root + "/" + name])
@@ -225,7 +225,7 @@ func fsckClean(_ runner: Runner, _ dir: String) -> (Bool, String) {
     return (true, "")
 }
 
-func crashTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random) -> (String, String?) {
+@MainActor func crashTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random) -> (String, String?) {
     let operation = operations[rng.below(operations.count)]
     do { try template.copy(to: dir) } catch { return (operation.name, "setup: \(error)") }
     let args = operation.args(template, dir)
@@ -276,14 +276,14 @@ func damage(_ files: [String], _ rng: inout Random) -> String? {
         let length = rng.below(size)
         data = data.prefix(length)
         try? FileManager.default.removeItem(atPath: path)
-        FileManager.default.createFile(atPath: path, contents: data)
+        _ = FileManager.default.createFile(atPath: path, contents: data)
         return "\(path) cut from \(size) to \(length) bytes"
     }
     let offset = rng.below(size)
     let bit = UInt8(1) << UInt8(rng.below(8))
     data[offset] ^= bit
     try? FileManager.default.removeItem(atPath: path)
-    FileManager.default.createFile(atPath: path, contents: data)
+    _ = FileManager.default.createFile(atPath: path, contents: data)
     return "\(path) bit \(bit) at offset \(offset) of \(size)"
 }
 
@@ -306,7 +306,7 @@ func snapshot(_ root: String) -> [String: Data] {
 /// Counts for the corruption summary.
 struct CorruptionCounts { var store = 0, bundle = 0, backup = 0, detected = 0, harmless = 0 }
 
-func corruptTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random,
+@MainActor func corruptTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random,
                   _ counts: inout CorruptionCounts) -> (String, String?) {
     do { try template.copy(to: dir) } catch { return ("setup", "\(error)") }
     let fm = FileManager.default

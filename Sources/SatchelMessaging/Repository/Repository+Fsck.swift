@@ -44,6 +44,41 @@ public enum RefVocabularies {
     }
 }
 
+extension RefVocabularies {
+    /// The root element's namespace of manifest bytes (the first `xmlns="…"` in the first 4 KiB),
+    /// without parsing: enough to tell what kind of manifest a ref names before trusting it.
+    public static func sniffNamespace(_ bytes: [UInt8]) -> String? {
+        let head = bytes.prefix(4096)
+        let marker = Array("xmlns=\"".utf8)
+        guard head.count > marker.count else { return nil }
+        var i = head.startIndex
+        while i + marker.count <= head.endIndex {
+            if head[i..<(i + marker.count)].elementsEqual(marker) {
+                let start = i + marker.count
+                guard let end = head[start...].firstIndex(of: 0x22) else { return nil }
+                return String(decoding: head[start..<end], as: UTF8.self)
+            }
+            i += 1
+        }
+        return nil
+    }
+
+    /// Checks that `id` in `store` is a manifest that a ref named `ref` may point at; returns why
+    /// not, or nil when it may (or the namespace is not one this build knows).
+    public static func problem(ref: String, id: ObjectID, in store: ObjectStore) -> String? {
+        guard let rule = rule(for: ref) else { return nil }
+        if rule.components > 0,
+           ref.dropFirst(rule.prefix.count).split(separator: "/", omittingEmptySubsequences: false).count != rule.components {
+            return "ref \(ref) is not a valid name in \(rule.prefix)"
+        }
+        guard let (kind, bytes) = try? store.read(id, limit: 64 << 20) else { return "ref \(ref) names \(id), which cannot be read" }
+        guard kind == .manifest, let namespace = sniffNamespace(bytes), rule.allowed.contains(namespace) else {
+            return "ref \(ref) names \(id), which is not a manifest its namespace allows (\(rule.allowed.sorted().joined(separator: " or ")))"
+        }
+        return nil
+    }
+}
+
 extension Repository {
     /// The store's fsck (objects, packs, refs, change log, symlinks) plus what only the
     /// messaging layer can check: every manifest decodes and validates against its schema, and

@@ -126,7 +126,8 @@ public enum FaultInjection {
         let text = String(cString: raw)
         guard !text.isEmpty else { return nil }
         guard let plan = FaultPlan(parsing: text) else {
-            fputs("satchel: ignoring SATCHEL_FAULT='\(text)' (expected op=write|fsync|rename|link|dirsync|any,nth=N,errno=EIO|ENOSPC|kill)\n", stderr)
+            let warning = Array("satchel: ignoring SATCHEL_FAULT='\(text)' (expected op=write|fsync|rename|link|dirsync|any,nth=N,errno=EIO|ENOSPC|kill)\n".utf8)
+            _ = warning.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             return nil
         }
         return Session(plan: plan)
