@@ -65,7 +65,7 @@ import Testing
         let (store, _) = try clinic(scratch)
         let objects = try ObjectStore(root: store)
         let batch = try objects.batch()
-        _ = try batch.put(.blob, Array("packed blob".utf8))
+        _ = try batch.put(.blob, Array("a packed blob no other object holds".utf8))
         try batch.commit(layout: .pack)
         objects.packSet.refresh()
         let pack = try #require(objects.packSet.packs.first)

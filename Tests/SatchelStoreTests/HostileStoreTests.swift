@@ -43,15 +43,17 @@ import Testing
         let store = try dir.makeStore()
         let ids = try chain(store)
         // The message manifest lives only in a pack whose index is damaged.
-        let batch = try store.batch()
-        _ = try batch.put(.manifest, try store.read(ids.message).bytes)
-        try batch.commit(layout: .pack)
+        let manifest = try store.read(ids.message).bytes
         try FileManager.default.removeItem(atPath: store.loose.path(of: ids.message))
+        let batch = try store.batch()
+        _ = try batch.put(.manifest, manifest)
+        try batch.commit(layout: .pack)
+        store.packSet.refresh()
         let index = try #require(store.packSet.packs.first).indexPath
         try flipBit(in: index, at: 40)
-        store.packSet.refresh()
-        #expect(throws: StoreError.self) { try store.gc(grace: 3600) }
-        for id in [ids.body, ids.attachment] { #expect(try store.read(id).bytes.count > 0) }
+        let reopened = try ObjectStore(root: store.root)
+        #expect(throws: StoreError.self) { try reopened.gc(grace: 3600) }
+        for id in [ids.body, ids.attachment] { #expect(try reopened.read(id).bytes.count > 0) }
     }
 
     @Test func damagedLooseObjectReadsAsDamagedNotMissing() throws {
@@ -69,7 +71,9 @@ import Testing
     }
 
     /// Rewrites a pack's index with `change` applied to its entries, with a valid checksum.
-    func forgeIndex(_ store: ObjectStore, _ change: (inout [PackEntryLocation]) -> Void) throws -> String {
+    /// Rewrites a pack's index with `change` applied to its entries, with a valid checksum;
+    /// returns the store opened afresh (a process that finds the forged index).
+    func forgeIndex(_ store: ObjectStore, _ change: (inout [PackEntryLocation]) -> Void) throws -> ObjectStore {
         store.packSet.refresh()
         let pack = try #require(store.packSet.packs.first)
         var entries = pack.index.allEntries
@@ -77,7 +81,7 @@ import Testing
         let bytes = PackIndex.encode(entries: entries, packChecksum: pack.index.packChecksum)
         try? FileManager.default.removeItem(atPath: pack.indexPath)
         try Data(bytes).write(to: URL(fileURLWithPath: pack.indexPath))
-        return pack.indexPath
+        return try ObjectStore(root: store.root)
     }
 
     func packedStore(_ dir: TempDirectory) throws -> (ObjectStore, [ObjectID]) {
@@ -92,9 +96,8 @@ import Testing
     @Test(arguments: [UInt64(1) << 63, UInt64.max, UInt64(1) << 62, UInt64(1) << 40])
     func packIndexWithImpossibleOffsetIsReportedNotTrapped(_ value: UInt64) throws {
         let dir = TempDirectory()
-        let (store, ids) = try packedStore(dir)
-        _ = try forgeIndex(store) { $0[0].offset = value }
-        store.packSet.refresh()
+        let (packed, ids) = try packedStore(dir)
+        let store = try forgeIndex(packed) { $0[0].offset = value }
         #expect(store.packSet.packs.isEmpty)
         let report = store.fsck()
         #expect(report.problems.contains { $0.kind == "pack-index" && $0.detail.contains("offset") })
@@ -105,8 +108,8 @@ import Testing
     @Test(arguments: [UInt64(1) << 63, UInt64.max, UInt64.max - 20])
     func packIndexWithImpossibleSizeIsReportedNotTrapped(_ value: UInt64) throws {
         let dir = TempDirectory()
-        let (store, _) = try packedStore(dir)
-        _ = try forgeIndex(store) { $0[1].size = value }
+        let (packed, _) = try packedStore(dir)
+        let store = try forgeIndex(packed) { $0[1].size = value }
         let report = store.fsck()
         #expect(report.problems.contains { $0.kind == "pack-index" })
     }
