@@ -53,7 +53,12 @@ import Testing
             other.body = .text("A peer's message.")
             _ = try peer.send(other)
             peerReplica = peer.replica
-            _ = try SyncEngine(peer).createBundle(for: ws.replica, targetRole: .workstation, to: root + "/peer.bundle")
+            // The bundle comes from a third store, so that `peer` has never sent anything to
+            // `ws` (bundle creation moves the sender's checkpoint) and the sync trial is real.
+            let origin = try Repository.create(at: root + "/origin", role: .workstation)
+            try origin.importDirectory(Array(FaultWalkTests.directoryXML.utf8))
+            _ = try origin.send(other)
+            _ = try SyncEngine(origin).createBundle(for: ws.replica, targetRole: .workstation, to: root + "/peer.bundle")
             _ = try Backup.create(ws, to: root + "/ws.backup")
             _ = FileManager.default.createFile(atPath: root + "/scan.pdf", contents: Data((0..<30_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }))
         }
@@ -180,10 +185,12 @@ import Testing
             do { try operation.run(template, dir) } catch {
                 Issue.record("\(context): retry failed: \(error)")
             }
-            #expect(try operation.check(template, dir), "\(context): retry has no effect")
+            #expect(try operation.check(template, dir),
+                    "\(context): retry has no effect (threads: ws \((try? Self.threadCount(dir + "/ws")) ?? -1), peer \((try? Self.threadCount(dir + "/peer")) ?? -1))")
             try Self.checkStores(template, dir, context: context + " then retry")
             n += 1
         }
+        print("fault walk: \(operation.name): \(n - 1) fault points")
         #expect(n > 1, "\(operation.name): no fault point at all?")
         #expect(n < 400, "\(operation.name): walk did not end")
     }

@@ -156,7 +156,13 @@ struct Template {
         let wsReplica = ((try JSONSerialization.jsonObject(with: Data(stats.stdout.utf8)) as? [String: Any])?["replica"] as? String) ?? ""
         let peerStats = try must(["stats", "--store", root + "/peer", "--json"])
         peerReplica = ((try JSONSerialization.jsonObject(with: Data(peerStats.stdout.utf8)) as? [String: Any])?["replica"] as? String) ?? ""
-        _ = try must(["bundle", "create", "--store", root + "/peer", "--for", wsReplica, "--role", "workstation",
+        // The bundle comes from a third store: creating a bundle moves the sender's checkpoint,
+        // and `peer` must not believe `ws` has its thread before the sync trial.
+        _ = try must(["init", root + "/origin", "--role", "workstation"])
+        _ = try must(["directory", "import", root + "/directory.xml", "--store", root + "/origin"])
+        _ = try must(["compose", "--store", root + "/origin", "--as", "s2", "--to", "u3", "--subject", "From the origin",
+                      "--body", "An origin's message.", "--send"])
+        _ = try must(["bundle", "create", "--store", root + "/origin", "--for", wsReplica, "--role", "workstation",
                       "-o", root + "/peer.bundle"])
         _ = try must(["backup", "create", "--store", root + "/ws", "-o", root + "/ws.backup"])
     }

@@ -49,7 +49,7 @@ public final class DurableFile {
         do {
             let fd = try FileIO.createExclusive(temp, mode: [.ownerReadWrite])
             self.fd = fd
-            output = OutputBuffer(fd: fd)
+            output = OutputBuffer(fd: fd, path: path)
         } catch {
             throw StoreError.io(error, path: path, "cannot create a file next to \(path)")
         }

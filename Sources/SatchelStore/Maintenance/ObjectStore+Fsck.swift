@@ -134,12 +134,24 @@ extension ObjectStore {
             problems.append(FsckProblem(kind: "change-log", object: "changes.log", detail: detail))
         }
 
-        // Connectivity: what manifests mention must exist.
+        // Connectivity: what the manifests reachable from refs mention must exist. A manifest no
+        // ref reaches (left by an interrupted write, or garbage) may mention objects that were
+        // never stored: that is not damage, and gc removes it.
+        var mentionsBy: [ObjectID: [ObjectID]] = [:]
+        for (by, id) in mentioned { mentionsBy[by, default: []].append(id) }
+        var reached = Set<ObjectID>()
+        var pending = ((try? refs.list()) ?? []).map(\.id)
         var reported = Set<ObjectID>()
-        for (by, id) in mentioned where !good.contains(id) && !reported.contains(id) {
-            reported.insert(id)
-            problems.append(FsckProblem(kind: "missing-object", object: id.description,
-                                        detail: "mentioned by manifest \(by) but missing or damaged"))
+        while let id = pending.popLast() {
+            guard reached.insert(id).inserted else { continue }
+            for mention in mentionsBy[id] ?? [] {
+                if good.contains(mention) {
+                    pending.append(mention)
+                } else if reported.insert(mention).inserted {
+                    problems.append(FsckProblem(kind: "missing-object", object: mention.description,
+                                                detail: "mentioned by manifest \(id) but missing or damaged"))
+                }
+            }
         }
         return FsckReport(objects: good.count + Set(problems.compactMap { ObjectID($0.object) }).subtracting(good).count,
                           problems: problems)

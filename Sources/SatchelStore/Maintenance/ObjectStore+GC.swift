@@ -40,7 +40,14 @@ extension ObjectStore {
                              path: packsDirectory + "/" + name + ".idx", cause: error)
         }
         var reachable = Set<ObjectID>()
-        var pending = try refs.list().map(\.id) + extraRoots
+        let roots = try refs.list()
+        // A ref naming a missing object is damage (objects are stored before any ref names
+        // them): its real target would look unreachable and be swept.
+        for (name, id) in roots where !contains(id) {
+            throw StoreError(.corrupt, "gc stopped before removing anything: ref \(name) points at \(id), which is missing; run fsck",
+                             object: id)
+        }
+        var pending = roots.map(\.id) + extraRoots
         while let id = pending.popLast() {
             guard reachable.insert(id).inserted else { continue }
             guard contains(id) else { continue }  // absent: nothing to keep, nothing it mentions is known
