@@ -17,12 +17,24 @@ extension SyncEngine {
             try? FileManager.default.removeItem(atPath: outgoing)
             try? FileManager.default.removeItem(atPath: incoming)
         }
+        // `targetHas` also decides which heads are sent: a head object the other store holds
+        // without a ref naming it (left by an apply that failed half-way) must still be sent,
+        // or a retry would never move that ref.
         let sent = try createBundle(for: other.replica, targetRole: other.role, to: outgoing,
-                                    targetHas: { other.store.contains($0) })
+                                    targetHas: try Self.holds(other, heads: repository))
         try peer.applyBundle(outgoing)
         let received = try peer.createBundle(for: repository.replica, targetRole: repository.role, to: incoming,
-                                             targetHas: { self.repository.store.contains($0) })
+                                             targetHas: try Self.holds(repository, heads: other))
         try applyBundle(incoming)
         return (sent, received)
+    }
+
+    /// What `target` holds, for a bundle from `source`: an object it stores, except that a head of
+    /// `source` counts only when one of `target`'s refs names it.
+    static func holds(_ target: Repository, heads source: Repository) throws -> (ObjectID) -> Bool {
+        let sourceHeads = Set(try source.store.refs.list().map(\.id))
+        let targetRefs = Set(try target.store.refs.list().map(\.id))
+        let store = target.store
+        return { id in store.contains(id) && (!sourceHeads.contains(id) || targetRefs.contains(id)) }
     }
 }
