@@ -397,11 +397,14 @@ guard FileManager.default.isExecutableFile(atPath: runner.satchel) else {
     exit(66)
 }
 let work = NSTemporaryDirectory() + "satchel-campaign-" + UUID().uuidString
-defer { if !options.keep { try? FileManager.default.removeItem(atPath: work) } }
+func finish(_ status: Int32) -> Never {
+    if !options.keep { try? FileManager.default.removeItem(atPath: work) }
+    exit(status)
+}
 let template: Template
 do { template = try Template(runner: runner, root: work + "/template") } catch {
     print("setup failed: \(error)")
-    exit(70)
+    finish(70)
 }
 var failures = 0
 var byOperation: [String: Int] = [:]
@@ -431,4 +434,4 @@ if options.mode == "corrupt" {
 } else {
     print("crash: \(options.trials) trials (\(mix)), \(failures) failures, seed \(options.seed), \(seconds) s")
 }
-exit(failures == 0 ? 0 : 1)
+finish(failures == 0 ? 0 : 1)
