@@ -159,6 +159,12 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Issue #12: SIGKILL and corruption campaigns against the real `satchel` binary.
+        .executableTarget(
+            name: "CrashCampaign",
+            path: "Tools/CrashCampaign",
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "BackupBench",
             dependencies: ["SatchelBackup", "SatchelMessaging", "SatchelManifest", "SatchelStore"],
@@ -198,6 +204,13 @@ let package = Package(
         .testTarget(
             name: "SatchelBackupTests",
             dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
+            swiftSettings: strict
+        ),
+        // Fault injection walks over every durable operation (issue #12).
+        .testTarget(
+            name: "SatchelReliabilityTests",
+            dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
+                           .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         .testTarget(

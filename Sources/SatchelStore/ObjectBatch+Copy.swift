@@ -31,7 +31,7 @@ extension ObjectBatch {
         }
         let temp = source.tempDirectory + "/copy-" + Sys.randomToken() + ".tmp"
         defer { try? Sys.unlink(temp) }
-        try source.export(id, to: temp)
+        try source.export(id, to: temp, mode: .ephemeral)
         let fd: FileDescriptor
         do { fd = try FileIO.openRead(temp) } catch {
             throw StoreError.io(error, path: temp, "cannot reopen temporary copy")

@@ -38,6 +38,34 @@ public final class ObjectStore: Sendable {
                         changeLog: ChangeLog(path: root + "/changes.log", tempDirectory: root + "/tmp"))
         packSet.refresh()
         try refs.recoverInterruptedTransactions()
+        sweepStaleTemporaryFiles()
+    }
+
+    /// Temporary files untouched for this long belong to a process that was killed: a live
+    /// writer keeps its file's modification time fresh, and no writer idles this long.
+    public static let temporaryFileGrace: Double = 3600
+
+    /// Removes leftovers of killed writers from `tmp/` (temporary objects, packs, rich bodies,
+    /// copies, sync bundles: names ending `.tmp`, `.satchel-tmp` or `.bundle`) not modified for ``temporaryFileGrace``.
+    /// Locks and transaction journals are not touched (they have their own recovery). Returns
+    /// the number removed. Runs on every open; failures are ignored (the next open retries).
+    @discardableResult
+    func sweepStaleTemporaryFiles(grace: Double = temporaryFileGrace) -> Int {
+        let cutoff = Sys.now() - grace
+        var removed = 0
+        for name in (try? Sys.list(tempDirectory)) ?? [] where name.hasSuffix(".tmp") || name.hasSuffix(".satchel-tmp") || name.hasSuffix(".bundle") {
+            let path = tempDirectory + "/" + name
+            guard let status = try? Sys.linkStatus(path), status.isRegular, status.modified < cutoff else { continue }
+            if (try? Sys.unlink(path)) != nil { removed += 1 }
+        }
+        // A pack published without its index (the writer stopped between the two renames).
+        let packFiles = Set((try? Sys.list(packsDirectory)) ?? [])
+        for file in packFiles where file.hasSuffix(".pack") && !packFiles.contains(String(file.dropLast(5)) + ".idx") {
+            let path = packsDirectory + "/" + file
+            guard let status = try? Sys.linkStatus(path), status.isRegular, status.modified < cutoff else { continue }
+            if (try? Sys.unlink(path)) != nil { removed += 1 }
+        }
+        return removed
     }
 
     /// Creates the store's directories durably inside `root` (which may exist, but then must
@@ -161,29 +189,34 @@ public final class ObjectStore: Sendable {
 
     /// Kind and length from the header, without reading or verifying the payload.
     public func info(_ id: ObjectID) throws -> (kind: ObjectKind, length: UInt64) {
-        if loose.exists(id), let info = try? loose.info(id) { return info }
+        var damage: StoreError?
+        if loose.exists(id) {
+            do { return try loose.info(id) } catch let error as StoreError where error.code != .notFound {
+                damage = error
+            } catch let error as Errno where error != .noSuchFileOrDirectory {
+                damage = StoreError(.io, "cannot read object \(id.short)", path: loose.path(of: id), object: id, cause: error)
+            } catch {}
+        }
         for pack in packSet.locate(id) {
             if let info = try pack.info(id) { return info }
         }
-        throw StoreError(.notFound, "object \(id) is not in the store", object: id)
+        // A damaged copy reads as damaged, not as missing.
+        throw damage ?? StoreError(.notFound, "object \(id) is not in the store", object: id)
     }
 
-    /// Writes the payload to `path` (new file) only once it is verified: temp → fsync → rename.
-    public func export(_ id: ObjectID, to path: String) throws {
-        let temp = FileIO.parent(of: path) + "/.satchel-export-" + Sys.randomToken() + ".tmp"
+    /// Writes the payload to `path`, a new file, only once it is verified (``DurableFile``:
+    /// temp → fsync → publish without overwriting → fsync directory). Anything already at
+    /// `path`, a symlink included, is `.exists` and left untouched.
+    /// `.ephemeral` skips the fsyncs, for scratch copies under the store's `tmp/`.
+    public func export(_ id: ObjectID, to path: String, mode: DurableFile.Mode = .durable) throws {
+        let file = try DurableFile(creating: path, mode: mode)
         do {
-            let fd = try FileIO.createExclusive(temp)
-            try FileIO.closeAfter(fd) { fd in
-                var output = OutputBuffer(fd: fd)
-                try read(id) { try output.append($0) }
-                try output.flush()
-                try Sys.fsync(fd)
-            }
-            try Sys.rename(temp, path)
+            try read(id) { try file.write($0) }
         } catch {
-            try? Sys.unlink(temp)
-            throw StoreError.io(error, path: path, "cannot export object \(id.short)")
+            file.discard()
+            throw error
         }
+        try file.publish()
     }
 
     // MARK: Enumeration

@@ -34,6 +34,13 @@ import Testing
     @Test func longNamesAreCapped() {
         let name = AttachmentNames.sanitize(String(repeating: "é", count: 300) + ".pdf")
         #expect(name.utf8.count <= AttachmentNames.maxBytes)
+        #expect(name.hasSuffix(".pdf"))  // #12: the extension survives the cut
+        let long = AttachmentNames.sanitize(String(repeating: "lab report ", count: 40) + "final.docx")
+        #expect(long.hasSuffix(" final.docx") == false && long.hasSuffix(".docx") && long.utf8.count <= AttachmentNames.maxBytes)
+        #expect(AttachmentNames.mediaType(for: long) == AttachmentNames.mediaType(for: "x.docx"))
+        // An "extension" too long to be one is cut like the rest of the name.
+        let odd = AttachmentNames.sanitize("a." + String(repeating: "x", count: 300))
+        #expect(odd.utf8.count <= AttachmentNames.maxBytes && odd.hasPrefix("a."))
     }
 
     @Test func hostileNamesThroughComposeAreStoredNeutralizedAndDuplicatesNumbered() throws {

@@ -125,7 +125,8 @@ import Testing
         try Sys.mkdir(store.objectsDirectory + "/ab")
         _ = FileManager.default.createFile(atPath: store.objectsDirectory + "/ab/not-an-id", contents: Data([1]))
         _ = FileManager.default.createFile(atPath: store.packsDirectory + "/pack-x.pack", contents: Data([1]))
+        // A pack without an index is a leftover of an interrupted writer, not damage (#12).
         let kinds = store.fsck().problems.map(\.kind).sorted()
-        #expect(kinds == ["bad-file", "orphan-pack"])
+        #expect(kinds == ["bad-file"])
     }
 }

@@ -14,22 +14,15 @@ struct ArchiveWriter {
                       to path: String, progress: ((UInt64) -> Void)? = nil) throws -> UInt64 {
         let headerBytes = try header.encoded()
         let prefix = ArchiveFormat.prefix(headerLength: headerBytes.count) + headerBytes
-        let directory = (path as NSString).deletingLastPathComponent
-        let dir = directory.isEmpty ? "." : directory
-        let temp = dir + "/.satchel-backup-" + UUID().uuidString + ".tmp"
-        let out: FileDescriptor
-        do {
-            out = try FileDescriptor.open(FilePath(temp), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
-                                          permissions: [.ownerReadWrite])
-        } catch {
-            throw BackupError(.notFound, "cannot create the archive in \(dir): \(error)")
+        let out: DurableFile
+        do { out = try DurableFile(creating: path, permissions: [.ownerReadWrite]) } catch let error as StoreError {
+            if error.code == .exists {
+                throw BackupError(.targetExists, "\(path) already exists; an archive is never overwritten")
+            }
+            throw BackupError(.notFound, "cannot create the archive at \(path): \(error.message)")
         }
-        var published = false
-        defer {
-            try? out.close()
-            if !published { try? FileManager.default.removeItem(atPath: temp) }
-        }
-        var sink = HashingSink(fd: out)
+        defer { out.discard() }
+        var sink = HashingSink(file: out)
         try sink.write(prefix)
         var aad: [UInt8] = []
         if let keys {
@@ -70,33 +63,20 @@ struct ArchiveWriter {
         }
         let digest = Array(sink.sha.finalize())
         try sink.writeUnhashed(digest)
-        try sink.flush()
-        try Durability.sync(out)
-        do {
-            try FileManager.default.moveItem(atPath: temp, toPath: path)
-        } catch {
-            if FileManager.default.fileExists(atPath: path) {
-                throw BackupError(.targetExists, "\(path) already exists; an archive is never overwritten")
-            }
-            throw BackupError(.notFound, "cannot move the archive into place at \(path): \(error)")
+        do { try out.publish() } catch let error as StoreError where error.code == .exists {
+            throw BackupError(.targetExists, "\(path) already exists; an archive is never overwritten")
         }
-        published = true
-        try Durability.syncDirectory(dir)
         return sink.total
     }
 }
 
-/// Buffered output that hashes what it writes.
+/// Output that hashes what it writes (the ``DurableFile`` buffers).
 struct HashingSink {
-    let fd: FileDescriptor
+    let file: DurableFile
     var sha = SHA256()
     var total: UInt64 = 0
-    private var buffer: [UInt8] = []
 
-    init(fd: FileDescriptor) {
-        self.fd = fd
-        buffer.reserveCapacity(1 << 20)
-    }
+    init(file: DurableFile) { self.file = file }
 
     mutating func write(_ bytes: [UInt8]) throws { try bytes.withUnsafeBytes { try write($0) } }
 
@@ -109,22 +89,6 @@ struct HashingSink {
 
     mutating func writeUnhashed(_ bytes: UnsafeRawBufferPointer) throws {
         total += UInt64(bytes.count)
-        if buffer.count + bytes.count > (1 << 20) { try flush() }
-        if bytes.count >= (1 << 20) {
-            try Self.writeAll(fd, bytes)
-        } else {
-            buffer.append(contentsOf: bytes)
-        }
-    }
-
-    mutating func flush() throws {
-        guard !buffer.isEmpty else { return }
-        try buffer.withUnsafeBytes { try Self.writeAll(fd, $0) }
-        buffer.removeAll(keepingCapacity: true)
-    }
-
-    static func writeAll(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count { offset += try fd.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
+        try file.write(bytes)
     }
 }

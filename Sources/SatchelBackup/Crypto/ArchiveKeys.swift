@@ -21,11 +21,13 @@ public struct Passphrase: Sendable, CustomStringConvertible {
 
     /// Reads the passphrase file.
     public init(file path: String) throws {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let data: [UInt8]
+        do { data = try InputFile.read(path, limit: 64 << 10) } catch let error as StoreError {
+            if error.code == .tooLarge { throw BackupError(.usage, "passphrase file \(path) is over 64 KiB") }
+            if error.code == .invalidArgument { throw BackupError(.usage, error.message) }
             throw BackupError(.notFound, "cannot read passphrase file \(path)")
         }
-        guard data.count <= 64 << 10 else { throw BackupError(.usage, "passphrase file \(path) is over 64 KiB") }
-        try self.init(Array(data))
+        try self.init(data)
     }
 
     public var description: String { "Passphrase(hidden)" }

@@ -95,6 +95,14 @@ extension Backup {
             throw BackupError.damaged("the archive's config.xml is missing or invalid: \(error)")
         }
 
+        // Every ref must name the kind of manifest its namespace holds (a thread ref at a
+        // directory manifest would make every view of that thread fail after the restore).
+        for ref in header.refs where !ref.name.hasPrefix(checkpointPrefix) {
+            if let problem = RefVocabularies.problem(ref: ref.name, id: ref.object, in: store) {
+                throw BackupError.damaged("archive is inconsistent: \(problem)")
+            }
+        }
+
         progress?(Progress(phase: .refs, objects: objects, bytes: 0))
         var refs: [(name: RefName, id: ObjectID)] = []
         var dropped = 0

@@ -57,10 +57,10 @@ public enum Backup {
             throw BackupError(.targetExists, "\(path) already exists; an archive is never overwritten")
         }
         let configPath = store.root + "/" + Repository.configFile
-        guard let configData = FileManager.default.contents(atPath: configPath) else {
-            throw BackupError(.notFound, "store has no \(Repository.configFile)")
+        let configBytes: [UInt8]
+        do { configBytes = try InputFile.read(configPath, limit: Repository.configLimit) } catch let error as StoreError {
+            throw BackupError(error.code == .notFound ? .notFound : .damaged, "cannot read \(Repository.configFile): \(error.message)")
         }
-        let configBytes = Array(configData)
         // The config's replica must be the one in force (config.xml is replaced atomically).
         let config = try StoreConfig.decode(configBytes, trust: .trusted)
 

@@ -210,9 +210,6 @@ struct AttachmentCommand: AsyncParsableCommand {
         func run() async throws {
             let repository = try StoreContext.open(global)
             let attachment = try repository.attachment(thread: thread, message: message, name: name, as: viewer)
-            guard !FileManager.default.fileExists(atPath: output) else {
-                throw CLIError(.targetExists, "\(output) already exists")
-            }
             try repository.exportAttachment(attachment, to: output)
             if global.json { try Output.json(AttachmentJSON(attachment)) } else {
                 Output.line("Wrote \(attachment.name) (\(Output.bytes(attachment.size))) to \(output)")

@@ -13,8 +13,21 @@ public enum AttachmentNames {
         var cleaned = String(String.UnicodeScalarView(lastComponent.unicodeScalars.filter { !isInvisible($0) }))
         while let first = cleaned.first, first == "." || first == " " { cleaned.removeFirst() }
         while let last = cleaned.last, last == " " || last == "." { cleaned.removeLast() }
-        while cleaned.utf8.count > maxBytes { cleaned.removeLast() }
+        if cleaned.utf8.count > maxBytes { cleaned = truncate(cleaned) }
         return cleaned.isEmpty ? "attachment" : cleaned
+    }
+
+    /// Longest extension kept when a long name is cut (".docx", ".jpeg", ".tar.gz"-like tails).
+    static let maxExtensionBytes = 16
+
+    /// Cuts `name` to ``maxBytes`` from the stem, so `…long report.pdf` stays a `.pdf`.
+    static func truncate(_ name: String) -> String {
+        var (stem, ext) = split(name)
+        if ext.utf8.count > maxExtensionBytes || ext.utf8.count >= maxBytes { (stem, ext) = (name, "") }
+        while stem.utf8.count + ext.utf8.count > maxBytes, !stem.isEmpty { stem.removeLast() }
+        while let last = stem.last, last == " " || last == "." { stem.removeLast() }
+        if stem.isEmpty { stem = "attachment" }
+        return stem + ext
     }
 
     /// Control characters (C0, DEL, C1), line and paragraph separators, and every format

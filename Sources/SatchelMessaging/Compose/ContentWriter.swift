@@ -3,6 +3,7 @@ import SatchelManifest
 import SatchelStore
 import SystemPackage
 import Crypto
+import Synchronization
 
 /// Streams bodies and attachments into a batch (content addressed: stored once however many
 /// messages refer to it) and returns the references manifests record.
@@ -15,6 +16,21 @@ struct ContentWriter {
     var progressTotal: UInt64? = nil
     private let streamed = ByteCounter()
 
+    /// Rich text is sanitized through libxml2 before it is stored, and every view sanitizes
+    /// and holds it in memory: a rich body over 16 MiB is refused (65) at compose.
+    static let richBodyLimit = 16 << 20
+    /// A plain body over the limit a message view can show (``Repository/viewBodyLimit``,
+    /// 256 MiB) is refused at compose: the thread would be stored but never readable.
+    static var plainBodyLimit: Int { Repository.viewBodyLimit }
+
+    static func checkBodySize(_ size: UInt64, rich: Bool, what: String) throws {
+        let limit = rich ? richBodyLimit : plainBodyLimit
+        guard size <= UInt64(limit) else {
+            throw MessagingError(.invalidInput,
+                                 "\(what) is \(size) bytes, over the \(limit >> 20) MiB limit for a \(rich ? "rich" : "plain") message body; send large content as an attachment")
+        }
+    }
+
     func body(_ input: BodyInput, rich: Bool) throws -> BodyReference {
         let format: BodyReference.Format = rich ? .rich : .plain
         switch input {
@@ -24,11 +40,16 @@ struct ContentWriter {
             }
             return reference
         case .text(let text):
+            try Self.checkBodySize(UInt64(text.utf8.count), rich: rich, what: "the body")
             let bytes = rich ? Array(try RichText.sanitize(text).utf8) : Array(text.utf8)
             return BodyReference(object: try batch.put(.blob, bytes), format: format, length: UInt64(bytes.count))
         case .file(let path):
+            let (fd, size) = try Self.openInput(path, what: "body file")
+            try? fd.close()
+            try Self.checkBodySize(size, rich: rich, what: "body file \(path)")
             if rich {
-                // Sanitize as it streams into a temp file, then store that.
+                // Sanitize as it streams into a temp file, then store that. A temp file left by
+                // a killed process is removed by the next open of the store (ObjectStore).
                 let temp = tempDirectory + "/rich-" + Identifier.make("") + ".tmp"
                 defer { try? FileManager.default.removeItem(atPath: temp) }
                 try RichText.sanitizeFile(at: path, to: temp)
@@ -60,19 +81,8 @@ struct ContentWriter {
     /// Streams a file into the batch with bounded memory; `observe` sees every byte read.
     private func putFile(_ path: String, what: String,
                          observe: ((UnsafeRawBufferPointer) -> Void)? = nil) throws -> (ObjectID, UInt64) {
-        let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) } catch {
-            throw MessagingError.notFound("\(what) \(path) cannot be opened (\(error))")
-        }
+        let (fd, size) = try Self.openInput(path, what: what)
         defer { try? fd.close() }
-        let size: UInt64
-        do {
-            let end = try fd.seek(offset: 0, from: .end)
-            _ = try fd.seek(offset: 0, from: .start)
-            size = UInt64(end)
-        } catch {
-            throw MessagingError(.invalidInput, "\(what) \(path) is not a regular file")
-        }
         let progress = self.progress, streamed = self.streamed, total = self.progressTotal
         var source = ObservedSource(base: FileSource(fd)) { bytes in
             observe?(bytes)
@@ -82,6 +92,18 @@ struct ContentWriter {
             }
         }
         return (try batch.put(.blob, length: size, from: &source), size)
+    }
+}
+
+extension ContentWriter {
+    /// Opens a body or attachment file: regular files only (a FIFO would block, a device
+    /// could stream forever), errors naming the path: missing 66, anything else 65.
+    static func openInput(_ path: String, what: String) throws -> (FileDescriptor, UInt64) {
+        do { return try InputFile.open(path) } catch let error as StoreError {
+            if error.code == .notFound { throw MessagingError.notFound("\(what) \(path) does not exist") }
+            if error.code == .invalidArgument { throw MessagingError(.invalidInput, "\(what) \(error.message)") }
+            throw error
+        }
     }
 }
 
@@ -110,7 +132,8 @@ extension ContentWriter {
 }
 
 /// A running byte count shared by the copies of a ``ContentWriter``.
-final class ByteCounter: @unchecked Sendable {
-    private(set) var value: UInt64 = 0
-    func add(_ n: Int) { value += UInt64(n) }
+final class ByteCounter: Sendable {
+    private let state = Mutex<UInt64>(0)
+    var value: UInt64 { state.withLock { $0 } }
+    func add(_ n: Int) { state.withLock { $0 += UInt64(n) } }
 }

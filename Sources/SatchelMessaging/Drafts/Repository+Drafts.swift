@@ -163,7 +163,7 @@ extension Repository {
             if rich {
                 let temp = store.root + "/tmp/draft-body-" + Identifier.make("") + ".tmp"
                 plainCopy = temp
-                try store.export(existing.object, to: temp)
+                try store.export(existing.object, to: temp, mode: .ephemeral)
                 body = .file(path: temp)
             } else {
                 body = .stored(BodyReference(object: existing.object, format: .plain, length: existing.length))

@@ -18,6 +18,8 @@ public final class Repository: Sendable {
     public let config: StoreConfig
 
     public static let configFile = "config.xml"
+    /// `config.xml` is a few hundred bytes; anything over this is refused unread.
+    public static let configLimit = 1 << 20
 
     public var role: StoreConfig.Role { config.role }
     public var replica: String { config.replica }
@@ -82,10 +84,11 @@ public final class Repository: Sendable {
     public static func open(at path: String) throws -> Repository {
         let store = try ObjectStore(root: path)
         let configPath = store.root + "/" + configFile
-        guard let bytes = FileManager.default.contents(atPath: configPath) else {
+        let bytes: [UInt8]
+        do { bytes = try InputFile.read(configPath, limit: configLimit) } catch let error as StoreError where error.code == .notFound {
             throw StoreError(.notFound, "store has no \(configFile)", path: configPath)
         }
-        return Repository(store: store, config: try StoreConfig.decode(Array(bytes), trust: .trusted))
+        return Repository(store: store, config: try StoreConfig.decode(bytes, trust: .trusted))
     }
 
     // MARK: Ref names

@@ -29,11 +29,7 @@ enum FileIO {
     }
 
     static func writeAll(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = try fd.write(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
-            offset += n
-        }
+        try Sys.writeAll(fd, bytes)
     }
 
     static func writeAll(_ fd: FileDescriptor, _ bytes: [UInt8]) throws {

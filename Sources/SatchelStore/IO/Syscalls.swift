@@ -9,7 +9,9 @@ import CSatchelSystem
 import SystemPackage
 
 /// The store's only door to libc for what swift-system does not wrap (fsync, rename, link,
-/// directories, stat). Every call retries on EINTR in one place and throws `Errno`.
+/// directories, stat), and the one place every durable write passes: `write`, `fsync`,
+/// `rename`, `link` and directory syncs first ask ``FaultInjection`` (tests, crash campaigns).
+/// Every call retries on EINTR in one place and throws `Errno`.
 enum Sys {
     @discardableResult
     static func retrying<T: BinaryInteger>(_ call: () -> T) throws(Errno) -> T {
@@ -22,7 +24,34 @@ enum Sys {
     }
 
     static func fsync(_ fd: FileDescriptor) throws(Errno) {
+        try FaultInjection.check(.fsync)
         try retrying { Glibc.fsync(fd.rawValue) }
+    }
+
+    /// write(2) of part of `bytes`; returns the count written.
+    static func write(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws(Errno) -> Int {
+        try FaultInjection.check(.write)
+        return try retrying { Glibc.write(fd.rawValue, bytes.baseAddress, bytes.count) }
+    }
+
+    /// Writes all of `bytes`.
+    static func writeAll(_ fd: FileDescriptor, _ bytes: UnsafeRawBufferPointer) throws(Errno) {
+        var offset = 0
+        while offset < bytes.count {
+            offset += try write(fd, UnsafeRawBufferPointer(rebasing: bytes[offset...]))
+        }
+    }
+
+    /// Moves `from` to `to` only if `to` does not exist (EEXIST otherwise), atomically:
+    /// renameat2(RENAME_NOREPLACE), or link(2) + unlink(2) where the file system cannot.
+    static func renameNoReplace(_ from: String, _ to: String) throws(Errno) {
+        try FaultInjection.check(.rename)
+        do {
+            try retrying { satchel_rename_noreplace(from, to) }
+        } catch let error where error == .invalidArgument || error == .noFunction || error == .notSupported {
+            try link(from, to)
+            try unlink(from)
+        }
     }
 
     /// Flushes every dirty page of the file system holding `path` in one call: the barrier for
@@ -30,6 +59,7 @@ enum Sys {
     static func syncFileSystem(_ path: String) throws(Errno) {
         let fd = try retrying { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { _ = Glibc.close(fd) }
+        try FaultInjection.check(.dirsync)
         try retrying { satchel_syncfs(fd) }
     }
 
@@ -37,15 +67,22 @@ enum Sys {
     static func fsyncDirectory(_ path: String) throws(Errno) {
         let fd = try retrying { Glibc.open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
         defer { _ = Glibc.close(fd) }
+        try FaultInjection.check(.dirsync)
         try retrying { Glibc.fsync(fd) }
     }
 
     static func rename(_ from: String, _ to: String) throws(Errno) {
+        try FaultInjection.check(.rename)
         try retrying { Glibc.rename(from, to) }
     }
 
     static func link(_ from: String, _ to: String) throws(Errno) {
+        try FaultInjection.check(.link)
         try retrying { Glibc.link(from, to) }
+    }
+
+    static func fchmod(_ fd: FileDescriptor, _ mode: mode_t) throws(Errno) {
+        try retrying { Glibc.fchmod(fd.rawValue, mode) }
     }
 
     static func unlink(_ path: String) throws(Errno) {
@@ -72,6 +109,7 @@ enum Sys {
         var modified: Double  // seconds since the epoch
         var isDirectory: Bool
         var isRegular: Bool
+        var isSymlink = false
     }
 
     static func status(_ path: String) throws(Errno) -> Status {
@@ -179,5 +217,6 @@ extension Sys.Status {
         modified = Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9
         isDirectory = (st.st_mode & S_IFMT) == S_IFDIR
         isRegular = (st.st_mode & S_IFMT) == S_IFREG
+        isSymlink = (st.st_mode & S_IFMT) == S_IFLNK
     }
 }

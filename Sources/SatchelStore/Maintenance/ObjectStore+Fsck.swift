@@ -1,7 +1,7 @@
 /// One thing fsck found wrong.
 public struct FsckProblem: Sendable, Equatable, CustomStringConvertible {
     /// What is wrong: `corrupt`, `truncated`, `wrong-name`, `bad-file`, `pack-index`, `pack`,
-    /// `orphan-pack`, `bad-ref`, `dangling-ref`, `missing-object`, `invalid-manifest`.
+    /// `bad-ref`, `dangling-ref`, `missing-object`, `invalid-manifest`, `change-log`, `symlink`.
     public var kind: String
     /// The object ID, ref name or file the problem is about.
     public var object: String
@@ -79,13 +79,9 @@ extension ObjectStore {
             problems.append(FsckProblem(kind: "pack-index", object: "packs/\(name).idx", detail: error.message))
         }
         let packNames = Set((try? Sys.list(packsDirectory)) ?? [])
-        for file in packNames.sorted() where file.hasSuffix(".pack") {
-            let name = String(file.dropLast(5))
-            if !packNames.contains(name + ".idx") {
-                problems.append(FsckProblem(kind: "orphan-pack", object: "packs/\(file)",
-                                            detail: "pack has no index (an interrupted write; gc removes it)"))
-            }
-        }
+        // A pack without an index is the leftover of a writer stopped between publishing the
+        // pack and its index: nothing can name its objects, so it is not damage (gc and the
+        // next open after the grace period remove it).
         for pack in packSet.packs {
             if !packNames.contains(pack.name + ".pack") {
                 problems.append(FsckProblem(kind: "pack", object: "packs/\(pack.name).pack",
@@ -127,15 +123,55 @@ extension ObjectStore {
             problems.append(FsckProblem(kind: "bad-ref", object: "refs", detail: "cannot list refs: \(error)"))
         }
 
-        // Connectivity: what manifests mention must exist.
+        // Symlinks: nothing inside a store is one (a symlinked directory lets writes escape it).
+        for link in symlinks(under: root, relative: "", depth: 0) {
+            problems.append(FsckProblem(kind: "symlink", object: link,
+                                        detail: "\(link) is a symbolic link; a store holds only real files and directories"))
+        }
+
+        // The change log: sync and every ref change depend on its sequence numbers.
+        for detail in refs.changeLog.check() {
+            problems.append(FsckProblem(kind: "change-log", object: "changes.log", detail: detail))
+        }
+
+        // Connectivity: what the manifests reachable from refs mention must exist. A manifest no
+        // ref reaches (left by an interrupted write, or garbage) may mention objects that were
+        // never stored: that is not damage, and gc removes it.
+        var mentionsBy: [ObjectID: [ObjectID]] = [:]
+        for (by, id) in mentioned { mentionsBy[by, default: []].append(id) }
+        var reached = Set<ObjectID>()
+        var pending = ((try? refs.list()) ?? []).map(\.id)
         var reported = Set<ObjectID>()
-        for (by, id) in mentioned where !good.contains(id) && !reported.contains(id) {
-            reported.insert(id)
-            problems.append(FsckProblem(kind: "missing-object", object: id.description,
-                                        detail: "mentioned by manifest \(by) but missing or damaged"))
+        while let id = pending.popLast() {
+            guard reached.insert(id).inserted else { continue }
+            for mention in mentionsBy[id] ?? [] {
+                if good.contains(mention) {
+                    pending.append(mention)
+                } else if reported.insert(mention).inserted {
+                    problems.append(FsckProblem(kind: "missing-object", object: mention.description,
+                                                detail: "mentioned by manifest \(id) but missing or damaged"))
+                }
+            }
         }
         return FsckReport(objects: good.count + Set(problems.compactMap { ObjectID($0.object) }).subtracting(good).count,
                           problems: problems)
+    }
+
+    /// Relative paths of the symbolic links under `path` (not following them).
+    private func symlinks(under path: String, relative: String, depth: Int) -> [String] {
+        guard depth < 32 else { return [] }
+        var found: [String] = []
+        for name in ((try? Sys.list(path)) ?? []).sorted() {
+            let full = path + "/" + name
+            let rel = relative.isEmpty ? name : relative + "/" + name
+            guard let status = try? Sys.linkStatus(full) else { continue }
+            if status.isSymlink {
+                found.append(rel)
+            } else if status.isDirectory {
+                found += symlinks(under: full, relative: rel, depth: depth + 1)
+            }
+        }
+        return found
     }
 
     static func problem(for error: StoreError, id: ObjectID, what: String) -> FsckProblem {

@@ -16,6 +16,9 @@ extension ObjectStore {
     /// stored objects and has not yet moved a ref to them never loses them.
     public static let defaultGrace: Double = 14 * 24 * 3600
 
+    /// The largest manifest gc and fsck read into memory to find the objects it mentions.
+    static let manifestReadLimit = 64 << 20
+
     /// Marks every object reachable from refs (and `extraRoots`) through manifest mentions,
     /// then sweeps unreachable objects older than `grace` seconds.
     ///
@@ -30,14 +33,34 @@ extension ObjectStore {
         let cutoff = Sys.now() - grace
         packSet.refresh()
 
-        // Mark.
+        // Mark. A pack whose index cannot be read, or a manifest that cannot be read, could hide
+        // mentions of objects that must stay: gc then stops before removing anything.
+        if let (name, error) = packSet.loadProblems.min(by: { $0.key < $1.key }) {
+            throw StoreError(.corrupt, "gc stopped before removing anything: pack index packs/\(name).idx is unreadable (\(error.message)); run fsck",
+                             path: packsDirectory + "/" + name + ".idx", cause: error)
+        }
         var reachable = Set<ObjectID>()
-        var pending = try refs.list().map(\.id) + extraRoots
+        let roots = try refs.list()
+        // A ref naming a missing object is damage (objects are stored before any ref names
+        // them): its real target would look unreachable and be swept.
+        for (name, id) in roots where !contains(id) {
+            throw StoreError(.corrupt, "gc stopped before removing anything: ref \(name) points at \(id), which is missing; run fsck",
+                             object: id)
+        }
+        var pending = roots.map(\.id) + extraRoots
         while let id = pending.popLast() {
             guard reachable.insert(id).inserted else { continue }
-            guard let info = try? info(id), info.kind == .manifest,
-                  let manifest = try? read(id, limit: 64 << 20) else { continue }
-            pending.append(contentsOf: References.scan(manifest.bytes).filter { !reachable.contains($0) })
+            guard contains(id) else { continue }  // absent: nothing to keep, nothing it mentions is known
+            let manifest: [UInt8]
+            do {
+                guard try info(id).kind == .manifest else { continue }
+                manifest = try read(id, limit: Self.manifestReadLimit).bytes
+            } catch let error as StoreError {
+                throw StoreError(error.isDamage || error.code == .tooLarge ? .corrupt : error.code,
+                                 "gc stopped before removing anything: object \(id) cannot be read (\(error.message)); run fsck",
+                                 path: error.path, object: id, cause: error)
+            }
+            pending.append(contentsOf: References.scan(manifest).filter { !reachable.contains($0) })
         }
         report.reachable = reachable.count
 

@@ -31,7 +31,7 @@ struct LooseObjects {
         }
         var keepTemp = false
         defer { if !keepTemp { try? Sys.unlink(temp) } }
-        var output = OutputBuffer(fd: fd)
+        var output = OutputBuffer(fd: fd, path: temp)
         let id: ObjectID = try FileIO.closeAfter(fd) { fd in
             let id = try encoder.encode(
                 kind: kind, length: length, source: &source, headerInStream: true,
@@ -40,7 +40,9 @@ struct LooseObjects {
                 },
                 emit: { try output.append($0) })
             try output.flush()
-            if durable { try Sys.fsync(fd) }
+            if durable {
+                do { try Sys.fsync(fd) } catch { throw StoreError.io(error, path: temp, "cannot flush a new object to disk") }
+            }
             return id
         }
         let target = path(of: id)
@@ -171,22 +173,31 @@ struct LooseObjects {
 }
 
 /// Collects small writes into 256 KiB before calling write(2).
+/// A failing write(2) is reported as a `StoreError` naming `path`, never as a bare errno.
 struct OutputBuffer {
     let fd: FileDescriptor
+    let path: String
     private var buffer: [UInt8] = []
     private(set) var written: UInt64 = 0
     static let capacity = 256 * 1024
 
-    init(fd: FileDescriptor) {
+    init(fd: FileDescriptor, path: String) {
         self.fd = fd
+        self.path = path
         buffer.reserveCapacity(Self.capacity)
+    }
+
+    private func writeAll(_ bytes: UnsafeRawBufferPointer) throws {
+        do { try Sys.writeAll(fd, bytes) } catch {
+            throw StoreError.io(error, path: path, "cannot write \(path)")
+        }
     }
 
     mutating func append(_ bytes: UnsafeRawBufferPointer) throws {
         written += UInt64(bytes.count)
         if buffer.count + bytes.count > Self.capacity { try flush() }
         if bytes.count >= Self.capacity {
-            try FileIO.writeAll(fd, bytes)
+            try writeAll(bytes)
         } else {
             buffer.append(contentsOf: bytes)
         }
@@ -198,7 +209,7 @@ struct OutputBuffer {
 
     mutating func flush() throws {
         if buffer.isEmpty { return }
-        try FileIO.writeAll(fd, buffer)
+        try buffer.withUnsafeBytes { try writeAll($0) }
         buffer.removeAll(keepingCapacity: true)
     }
 }

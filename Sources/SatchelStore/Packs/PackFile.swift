@@ -16,7 +16,13 @@ final class PackFile: Sendable {
         do { bytes = try FileIO.readSmallFile(indexPath, limit: 1 << 31) } catch {
             throw StoreError.io(error, path: indexPath, "cannot read pack index")
         }
-        do { index = try PackIndex(bytes: bytes, what: "pack index \(name).idx") } catch var error as StoreError {
+        do {
+            index = try PackIndex(bytes: bytes, what: "pack index \(name).idx")
+            // A missing pack file is fsck's "pack file missing"; a present one must hold every entry.
+            if let packSize = try? Sys.status(packPath).size {
+                try index.checkEntries(fitIn: packSize, what: "pack index \(name).idx")
+            }
+        } catch var error as StoreError {
             error.path = indexPath
             throw error
         }
@@ -119,7 +125,7 @@ final class PackFile: Sendable {
                     }
                     decoder = ObjectStreamDecoder(kind: kind, length: PackFormat.readUInt64(chunk, at: 2))
                     if chunk[1] == PackFormat.encodingZlib {
-                        inflater = Inflater(outputCapacity: Int(min(256 * 1024, max(location.size * 4, 4096))))
+                        inflater = Inflater(outputCapacity: Int(min(256 * 1024, max(min(location.size, 1 << 20) * 4, 4096))))
                     }
                     chunk = UnsafeRawBufferPointer(rebasing: chunk[PackFormat.entryHeaderSize...])
                 }

@@ -34,6 +34,49 @@ final class PackIndex: Sendable {
         self.bytes = bytes
         self.count = count
         packChecksum = Array(bytes[(bytes.count - 64)..<(bytes.count - 32)])
+        try checkTables(what: what)
+    }
+
+    /// A checksum proves the index is the one written, not that its numbers are sane: a crafted
+    /// index can carry a valid checksum. Every value later used for arithmetic or a read is
+    /// checked here once, so lookups and reads can never overflow or index out of bounds.
+    private func checkTables(what: String) throws {
+        try bytes.withUnsafeBytes { raw in
+            var previous: UInt32 = 0
+            for key in 0..<256 {
+                let value = PackFormat.readUInt32(raw, at: PackFormat.headerSize + key * 4)
+                guard value >= previous, Int(value) <= count else {
+                    throw StoreError(.corrupt, "\(what) has a damaged fan-out table (entry \(key))")
+                }
+                previous = value
+            }
+            for position in 0..<count {
+                let offset = PackFormat.readUInt64(raw, at: offsetsStart + position * 8)
+                let size = PackFormat.readUInt64(raw, at: sizesStart + position * 8)
+                let (end, overflow) = offset.addingReportingOverflow(size)
+                guard offset >= UInt64(PackFormat.headerSize), size >= UInt64(PackFormat.entryHeaderSize),
+                      !overflow, end <= Self.maximumPackBytes else {
+                    throw StoreError(.corrupt,
+                                     "\(what) entry \(position) has an impossible offset \(offset) or size \(size)")
+                }
+            }
+        }
+    }
+
+    /// No pack may be larger than this (2^62 bytes): every offset + size stays far from
+    /// `Int64.max`, so conversions to file offsets cannot trap.
+    static let maximumPackBytes: UInt64 = 1 << 62
+
+    /// Checks that every entry lies inside a pack file of `packSize` bytes (before its trailer).
+    func checkEntries(fitIn packSize: UInt64, what: String) throws {
+        let limit = packSize >= UInt64(PackFormat.trailerSize) ? packSize - UInt64(PackFormat.trailerSize) : 0
+        for position in 0..<count {
+            let location = entry(at: position)
+            guard location.offset + location.size <= limit else {
+                throw StoreError(.corrupt, "\(what) entry \(position) (object \(location.id.short)) lies beyond the end of the pack "
+                                 + "(offset \(location.offset), size \(location.size), pack \(packSize) bytes)")
+            }
+        }
     }
 
     /// Serializes an index for `entries` (any order; sorted here).

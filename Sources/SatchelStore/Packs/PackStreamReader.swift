@@ -19,9 +19,10 @@ public final class PackStreamReader: ByteSource {
     private var inputStart = 0
     private var inputEnd = 0
     private var sha = SHA256()
-    private var inflater = Inflater()
-    private var inflated: [UInt8] = []
-    private var inflatedStart = 0
+    private let inflater = Inflater(outputCapacity: 1)
+    /// Packs inside bundles hold stored entries only (docs/FORMAT.md): a zlib entry there is
+    /// refused before a byte of it is inflated.
+    private let storedOnly: Bool
 
     private var current: (kind: ObjectKind, length: UInt64, compressed: Bool)?
     private var remaining: UInt64 = 0
@@ -30,7 +31,9 @@ public final class PackStreamReader: ByteSource {
     private var started = false
 
     /// Reads the pack stored in `fd` from `offset` up to (not including) `end`.
-    public init(fd: FileDescriptor, offset: Int64, end: Int64) {
+    /// With `storedOnly`, an entry that is not stored is refused as `.corrupt`.
+    public init(fd: FileDescriptor, offset: Int64, end: Int64, storedOnly: Bool = false) {
+        self.storedOnly = storedOnly
         inputSource = .file(fd)
         position = offset
         self.end = end
@@ -39,7 +42,8 @@ public final class PackStreamReader: ByteSource {
 
     /// Reads a pack of exactly `length` bytes pulled sequentially from `source` (a decrypting
     /// stream, for example). The length must be known so the trailer can be found.
-    public init(source: any ByteSource, length: Int64) {
+    public init(source: any ByteSource, length: Int64, storedOnly: Bool = false) {
+        self.storedOnly = storedOnly
         inputSource = .stream(source)
         position = 0
         end = length
@@ -108,56 +112,54 @@ public final class PackStreamReader: ByteSource {
               header[1] == PackFormat.encodingStored || header[1] == PackFormat.encodingZlib else {
             throw StoreError(.corrupt, "pack entry \(count + 1) has a damaged header")
         }
+        if storedOnly && header[1] != PackFormat.encodingStored {
+            throw StoreError(.corrupt, "pack entry \(count + 1) is zlib-encoded where the format allows stored entries only")
+        }
         let length = header.withUnsafeBytes { PackFormat.readUInt64($0, at: 2) }
-        current = (kind, length, header[1] == PackFormat.encodingZlib)
+        let compressed = header[1] == PackFormat.encodingZlib
+        // A stored entry cannot be longer than the bytes left before the trailer.
+        if !compressed && length > UInt64(max(0, rawBytesLeft - Int64(PackFormat.trailerSize))) {
+            throw StoreError(.corrupt, "pack entry \(count + 1) declares \(length) bytes, more than the pack holds")
+        }
+        current = (kind, length, compressed)
         remaining = length
         hasher = ObjectHasher(kind: kind, length: length)
-        if header[1] == PackFormat.encodingZlib {
-            inflater.reset()
-            inflated.removeAll(keepingCapacity: true)
-            inflatedStart = 0
-        }
+        if compressed { inflater.reset() }
         count += 1
         return (kind, length)
     }
 
     /// Reads payload bytes of the current entry (0 at its end).
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        guard let entry = current else { return 0 }
+        guard let entry = current, !buffer.isEmpty else { return 0 }
         if remaining == 0 {
             try endEntry(entry)
             return 0
         }
         var produced = 0
         if entry.compressed {
+            // Inflate straight into the caller's buffer, never more than the entry declares:
+            // memory stays flat whatever the stream would expand to.
+            let limit = Int(min(UInt64(buffer.count), remaining))
+            let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<limit])
             while produced == 0 {
-                if inflatedStart < inflated.count {
-                    let k = min(buffer.count, inflated.count - inflatedStart, Int(min(remaining, UInt64(Int.max))))
-                    inflated.withUnsafeBytes { src in
-                        buffer.baseAddress!.copyMemory(from: src.baseAddress! + inflatedStart, byteCount: k)
-                    }
-                    inflatedStart += k
-                    produced = k
-                    break
-                }
                 guard !inflater.finished else { throw StoreError(.corrupt, "pack entry \(count) is shorter than its header says") }
                 if inputStart == inputEnd { try fillInput() }
                 guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends inside entry \(count)") }
-                inflated.removeAll(keepingCapacity: true)
-                inflatedStart = 0
                 let start = inputStart
-                let used: Int
+                let step: (consumed: Int, produced: Int)
                 do {
-                    used = try input.withUnsafeBytes { raw in
-                        try inflater.decompress(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd])) { inflated.append(contentsOf: $0) }
+                    step = try input.withUnsafeBytes { raw in
+                        try inflater.step(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd]), into: target)
                     }
                 } catch is ZlibStatus {
                     throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream")
                 }
-                input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + used)])) }
-                inputStart += used
-                if used == 0 && inflated.isEmpty && !inflater.finished {
-                    try fillInput()
+                input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + step.consumed)])) }
+                inputStart += step.consumed
+                produced = step.produced
+                if step.consumed == 0 && step.produced == 0 && !inflater.finished {
+                    throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream (no progress)")
                 }
             }
         } else {
@@ -182,22 +184,31 @@ public final class PackStreamReader: ByteSource {
 
     private func endEntry(_ entry: (kind: ObjectKind, length: UInt64, compressed: Bool)) throws {
         if entry.compressed {
-            // The zlib stream must end exactly here.
+            // The zlib stream must end exactly here: one byte more of output is refused.
+            var probe: UInt8 = 0
             while !inflater.finished {
                 if inputStart == inputEnd { try fillInput() }
                 guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends inside entry \(count)") }
-                var extra = 0
                 let start = inputStart
-                let used = try input.withUnsafeBytes { raw in
-                    try inflater.decompress(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd])) { extra += $0.count }
+                let step: (consumed: Int, produced: Int)
+                do {
+                    step = try input.withUnsafeBytes { raw in
+                        try withUnsafeMutableBytes(of: &probe) { out in
+                            try inflater.step(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd]), into: out)
+                        }
+                    }
+                } catch is ZlibStatus {
+                    throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream")
                 }
-                input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + used)])) }
-                inputStart += used
-                if extra > 0 || inflatedStart < inflated.count {
+                input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + step.consumed)])) }
+                inputStart += step.consumed
+                if step.produced > 0 {
                     throw StoreError(.corrupt, "pack entry \(count) is longer than its header says")
                 }
+                if step.consumed == 0 && !inflater.finished {
+                    throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream (no progress)")
+                }
             }
-            if inflatedStart < inflated.count { throw StoreError(.corrupt, "pack entry \(count) is longer than its header says") }
         }
         lastID = hasher?.finalize()
         current = nil

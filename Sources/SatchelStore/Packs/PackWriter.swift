@@ -26,7 +26,7 @@ final class PackWriter {
         do { fd = try FileIO.createExclusive(tempPack) } catch {
             throw StoreError.io(error, path: tempPack, "cannot create a temporary pack")
         }
-        output = OutputBuffer(fd: fd)
+        output = OutputBuffer(fd: fd, path: tempPack)
         try write(PackFormat.header(magic: PackFormat.packMagic))
     }
 

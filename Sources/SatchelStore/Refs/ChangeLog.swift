@@ -77,7 +77,12 @@ public final class ChangeLog: Sendable {
             var text = ""
             if try !endsWithNewline() { text += "\n" }  // seal a torn final line
             for update in updates {
-                last += 1
+                let (next, overflow) = last.addingReportingOverflow(1)
+                guard !overflow else {
+                    throw StoreError(.corrupt, "change log is damaged: its last sequence number is \(last), so no change can be recorded; run fsck",
+                                     path: path)
+                }
+                last = next
                 text += Entry(sequence: last, ref: update.name, object: update.new, previous: update.expected,
                               previousKnown: true).line
             }
@@ -257,6 +262,43 @@ public final class ChangeLog: Sendable {
         if bytes.last != 0x0A, !lines.isEmpty { lines.removeLast() }  // torn final line
         return (epoch, lines.compactMap(Self.parse))
     }
+
+    /// fsck's view of the log: one line per problem (a damaged header, sequence numbers that
+    /// do not increase, a last sequence number that leaves no room for another change).
+    func check() -> [String] {
+        guard Sys.exists(path) else { return [] }
+        let bytes: [UInt8]
+        do { bytes = try FileIO.readSmallFile(path, limit: Self.checkLimit) } catch let error as StoreError {
+            return ["cannot read the change log: \(error.message)"]
+        } catch {
+            return ["cannot read the change log: \(error)"]
+        }
+        var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: true)
+        guard let header = lines.first, Self.epoch(fromHeader: Array(header)) != nil else {
+            return ["change log header is damaged"]
+        }
+        lines.removeFirst()
+        if bytes.last != 0x0A, !lines.isEmpty { lines.removeLast() }  // a torn final line is sealed on the next append
+        var problems: [String] = []
+        var previous: UInt64?
+        for (number, line) in lines.enumerated() {
+            guard let entry = Self.parse(line) else {
+                problems.append("change log line \(number + 2) is not a valid record")
+                continue
+            }
+            if let previous, entry.sequence <= previous {
+                problems.append("change log line \(number + 2) has sequence \(entry.sequence), not above \(previous)")
+            }
+            previous = entry.sequence
+            if problems.count >= 20 { break }
+        }
+        if previous == UInt64.max {
+            problems.append("change log's last sequence number is \(UInt64.max): no change can be recorded after it")
+        }
+        return problems
+    }
+
+    static let checkLimit = 256 << 20
 
     static func parse(_ line: ArraySlice<UInt8>) -> Entry? {
         let fields = line.split(separator: 0x20)

@@ -65,24 +65,61 @@ extension RefStore {
         }
         let journal = tempDirectory + "/" + Self.journalPrefix + Sys.randomToken() + Self.journalSuffix
         try FileIO.writeFileDurably(journal, Self.encodeJournal(effective), tempDirectory: tempDirectory)
-        for update in effective { try apply(update, durable: false) }
         do {
+            for update in effective { try apply(update, durable: false) }
             // One barrier for every ref file and directory entry written: syncfs. (The journal
             // covers a crash before it: refs left at their expected values are rolled forward.)
             try Sys.syncFileSystem(directory)
+        } catch {
+            // A write failed half-way while this process lives on (a server, a retrying
+            // client): some refs moved, others not. Finish now, each ref durably; if that fails
+            // too, hand the journal to the next open (as if this process had died) and say so.
+            do {
+                try rollForward(effective)
+                try Sys.syncFileSystem(directory)
+            } catch let second {
+                try? FileIO.writeFileDurably(journal, Self.encodeJournal(effective, pid: 0), tempDirectory: tempDirectory)
+                throw StoreError.io(second, path: journal,
+                                    "cannot finish ref transaction (\(error)); the next open of the store completes it")
+            }
+        }
+        // Durable from here on: a journal left behind only makes the next open re-check refs
+        // that already hold their new values.
+        do {
             try Sys.unlink(journal)
             try Sys.fsyncDirectory(tempDirectory)
         } catch {
-            throw StoreError.io(error, path: journal, "cannot finish ref transaction")
+            try? FileIO.writeFileDurably(journal, Self.encodeJournal(effective, pid: 0), tempDirectory: tempDirectory)
+        }
+    }
+
+    /// Moves every ref of a started transaction that still holds its expected value (or was
+    /// torn) to its new value, durably. Refs already at their new value are left alone.
+    func rollForward(_ updates: [RefUpdate]) throws {
+        for update in updates {
+            var torn = false
+            var current: ObjectID?
+            do { current = try read(update.name) } catch { torn = true }
+            if current == update.new && !torn { continue }
+            if torn || current == update.expected {
+                try apply(update, durable: true)
+            }
         }
     }
 
     func ensureParentDirectories(_ name: RefName) throws {
         do {
             var dir = directory
+            var relative = "refs"
             for component in name.rawValue.split(separator: "/").dropLast() {
                 dir += "/" + component
+                relative += "/" + component
                 try Sys.mkdir(dir)
+                // A symlinked ref directory would let a ref write land outside the store.
+                guard try Sys.linkStatus(dir).isDirectory else {
+                    throw StoreError(.corrupt, "\(relative) is not a real directory (a symlink?); nothing was written; run fsck",
+                                     path: dir)
+                }
             }
         } catch {
             throw StoreError.io(error, path: path(of: name), "cannot create ref directory")
@@ -118,8 +155,9 @@ extension RefStore {
         }
     }
 
-    static func encodeJournal(_ updates: [RefUpdate]) -> [UInt8] {
-        var text = "satchel-ref-txn 1\npid \(Sys.processID)\nhost \(Sys.hostName)\n"
+    /// `pid` 0 marks a journal its (living) writer gave up on: the next open rolls it forward.
+    static func encodeJournal(_ updates: [RefUpdate], pid: Int32 = Sys.processID) -> [UInt8] {
+        var text = "satchel-ref-txn 1\npid \(pid)\nhost \(Sys.hostName)\n"
         for update in updates {
             text += "\(update.name) \(update.expected?.description ?? "-") \(update.new?.description ?? "-")\n"
         }

@@ -32,7 +32,9 @@ public final class RefStore: Sendable {
             throw StoreError.io(error, path: file, "cannot read ref \(name)")
         }
         let text = String(decoding: bytes, as: UTF8.self)
-        guard text.hasSuffix("\n"), let id = ObjectID(text.dropLast()) else {
+        // Only the canonical form the store writes: any other text (even an ID in uppercase)
+        // is damage, and fsck must see it.
+        guard text.hasSuffix("\n"), let id = ObjectID(text.dropLast()), id.description + "\n" == text else {
             throw StoreError(.corrupt, "ref \(name) does not hold an object ID", path: file)
         }
         return id

@@ -32,55 +32,41 @@ enum BundleFile {
     /// Capabilities this build understands; a bundle naming any other is refused.
     static let capabilities: Set<String> = ["threads-1", "threads-2", "envelopes-1", "drafts-1", "checkpoints-1"]
 
-    /// Writes prefix + compressed (header + pack) + checksum to `path` atomically
-    /// (temp → fsync → rename). `packPath` is a detached pack whose entries are all stored.
-    /// Returns the bundle's size in bytes.
-    static func write(header: BundleHeader, packPath: String, to path: String) throws -> UInt64 {
+    /// Writes prefix + compressed (header + pack) + checksum to `path` as a ``DurableFile``
+    /// (temp → fsync → publish without overwriting → fsync directory; `.exists` if `path` is
+    /// taken). `packPath` is a detached pack whose entries are all stored. `mode` `.ephemeral`
+    /// skips the fsyncs (a bundle handed straight to a local peer). Returns the size in bytes.
+    static func write(header: BundleHeader, packPath: String, to path: String,
+                      mode: DurableFile.Mode = .durable) throws -> UInt64 {
         let headerBytes = try header.encoded()
-        let directory = (path as NSString).deletingLastPathComponent
-        let temp = (directory.isEmpty ? "." : directory) + "/.satchel-bundle-" + UUID().uuidString + ".tmp"
-        var sha = SHA256()
-        var total: UInt64 = 0
-        do {
-            let pack = try FileDescriptor.open(FilePath(packPath), .readOnly, options: [.closeOnExec])
-            defer { try? pack.close() }
-            let packLength = UInt64(try pack.seek(offset: 0, from: .end))
-            guard packLength >= minimumPackBytes else { throw SyncError(.badInput, "pack \(packPath) is too short") }
-            var prefix = magic
-            BigEndian.append(&prefix, version)
-            BigEndian.append(&prefix, UInt32(headerBytes.count))
-            BigEndian.append(&prefix, packLength)
+        let pack = try FileDescriptor.open(FilePath(packPath), .readOnly, options: [.closeOnExec])
+        defer { try? pack.close() }
+        let packLength = UInt64(try pack.seek(offset: 0, from: .end))
+        guard packLength >= minimumPackBytes else { throw SyncError(.badInput, "pack \(packPath) is too short") }
+        var prefix = magic
+        BigEndian.append(&prefix, version)
+        BigEndian.append(&prefix, UInt32(headerBytes.count))
+        BigEndian.append(&prefix, packLength)
 
-            let out = try FileDescriptor.open(FilePath(temp), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
-                                              permissions: [.ownerReadWrite, .groupRead, .otherRead])
-            defer { try? out.close() }
-            func emit(_ bytes: UnsafeRawBufferPointer) throws {
-                sha.update(bufferPointer: bytes)
-                var offset = 0
-                while offset < bytes.count { offset += try out.write(UnsafeRawBufferPointer(rebasing: bytes[offset...])) }
-                total += UInt64(bytes.count)
-            }
+        let out = try DurableFile(creating: path, mode: mode)
+        var sha = SHA256()
+        func emit(_ bytes: UnsafeRawBufferPointer) throws {
+            sha.update(bufferPointer: bytes)
+            try out.write(bytes)
+        }
+        do {
             try prefix.withUnsafeBytes { try emit($0) }
             let sink = DeflateSink(level: level) { try emit($0) }
             try sink.write(headerBytes)
             try streamPack(pack, length: packLength, into: sink)
             try sink.finish()
-            let digest = Array(sha.finalize())
-            try digest.withUnsafeBytes { raw in
-                var offset = 0
-                while offset < raw.count { offset += try out.write(UnsafeRawBufferPointer(rebasing: raw[offset...])) }
-            }
-            total += 32
-            try Durability.sync(out)
-            try FileManager.default.moveItem(atPath: temp, toPath: path)
-            try Durability.syncDirectory(directory.isEmpty ? "." : directory)
+            try out.write(Array(sha.finalize()))
         } catch {
-            try? FileManager.default.removeItem(atPath: temp)
-            if (error as? CocoaError)?.code == .fileWriteFileExists {
-                throw SyncError(.badInput, "\(path) already exists")
-            }
+            out.discard()
             throw error
         }
+        let total = out.count
+        try out.publish()
         return total
     }
 
@@ -193,7 +179,7 @@ enum BundleFile {
 
         /// Reads the pack (once) as it streams out of the decompressor.
         func packReader() -> PackStreamReader {
-            PackStreamReader(source: stream, length: Int64(packLength))
+            PackStreamReader(source: stream, length: Int64(packLength), storedOnly: true)
         }
 
         /// After the pack was read completely: the compressed stream must end exactly there,
@@ -204,20 +190,19 @@ enum BundleFile {
             }
         }
 
-        /// Writes the raw pack bytes to `path` (tests, tooling).
+        /// Writes the raw pack bytes to a new file at `path` (tests, tooling).
         func copyPack(to path: String) throws {
-            let out = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .truncate, .closeOnExec],
-                                              permissions: [.ownerReadWrite])
-            defer { try? out.close() }
+            let out = try DurableFile(creating: path, mode: .ephemeral)
             var buffer = [UInt8](repeating: 0, count: 1 << 16)
             var left = packLength
             while left > 0 {
                 let want = Int(min(left, UInt64(buffer.count)))
                 let n = try buffer.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
                 guard n > 0 else { throw SyncError(.badInput, "bundle pack ends early") }
-                _ = try buffer.withUnsafeBytes { try out.writeAll(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+                try buffer.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
                 left -= UInt64(n)
             }
+            try out.publish()
         }
 
         func close() { try? fd.close() }

@@ -25,6 +25,8 @@ extension SyncEngine {
     /// - `targetRole`: the target's role if known (else the checkpoint's, else portal, the safe
     ///   choice: staff-only data is left out).
     /// - `targetHas`: for direct syncs, objects the target already holds are left out.
+    /// - `targetRef`: for direct syncs, the target's current value of a ref; a head it already
+    ///   names is left out (without it, a head whose object the target holds is left out).
     /// - `full`: everything, whatever the checkpoint says (for a peer that lacks a prerequisite).
     /// - `progress`: hears how many objects have been packed.
     ///
@@ -34,7 +36,8 @@ extension SyncEngine {
     /// target's checkpoint). Thread heads only grow (their events are a set that merge unions),
     /// so everything that value reaches is still reached by the new head and held by the target.
     public func createBundle(for target: String, targetRole: StoreConfig.Role? = nil, to path: String,
-                             targetHas: ((ObjectID) -> Bool)? = nil, full forceFull: Bool = false,
+                             targetHas: ((ObjectID) -> Bool)? = nil,
+                             targetRef: ((RefName) throws -> ObjectID?)? = nil, full forceFull: Bool = false,
                              progress: ProgressHandler? = nil) throws -> TransferSummary {
         guard target != repository.replica else {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
@@ -51,7 +54,10 @@ extension SyncEngine {
         // Heads to send.
         var heads: [BundleHeader.Head] = []
         var threads = 0
-        for (name, id) in refs where targetHas?(id) != true {
+        for (name, id) in refs {
+            // A head is left out when the target's ref names it already (direct sync), else when
+            // the target holds its object (have-list negotiation).
+            if let targetRef { if try targetRef(name) == id { continue } } else if targetHas?(id) == true { continue }
             var version = VersionVector()
             if name.rawValue.hasPrefix("threads/") {
                 version = try repository.load(ThreadManifest.self, id).version

@@ -34,14 +34,18 @@ extension SyncEngine {
     private func transfer(from source: SyncEngine, to target: SyncEngine,
                           via path: String) throws -> (TransferSummary, ApplyResult) {
         let targetStore = target.repository.store
+        // Heads are left out only when the target's ref already names them: a head object the
+        // target holds without a ref (left by an apply that failed half-way) is still sent, or a
+        // retry would never move that ref.
+        let targetRef: (RefName) throws -> ObjectID? = { try targetStore.refs.read($0) }
         var summary = try source.createBundle(for: target.repository.replica, targetRole: target.repository.role, to: path,
-                                              targetHas: { targetStore.contains($0) })
+                                              targetHas: { targetStore.contains($0) }, targetRef: targetRef)
         do {
             return (summary, try target.applyBundle(path))
         } catch let error as SyncError where error.code == .missingPrerequisite {
             try? FileManager.default.removeItem(atPath: path)
             summary = try source.createBundle(for: target.repository.replica, targetRole: target.repository.role, to: path,
-                                              targetHas: { targetStore.contains($0) }, full: true)
+                                              targetHas: { targetStore.contains($0) }, targetRef: targetRef, full: true)
             return (summary, try target.applyBundle(path))
         }
     }
