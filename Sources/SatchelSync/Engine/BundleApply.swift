@@ -151,8 +151,9 @@ extension SyncEngine {
             guard objects.available(head.object) else {
                 throw SyncError(.missingPrerequisite, "bundle head \(head.ref) needs object \(head.object.short), which is neither in the bundle nor in this store; ask the sender for a full bundle (satchel bundle create --full)")
             }
-            try objects.closure(of: head.object, reached: &reached)
             let local = try store.refs.read(name)
+            let localThread = try head.ref.hasPrefix("threads/") ? local.map { try repository.load(ThreadManifest.self, $0) } : nil
+            try objects.closure(of: head.object, trusted: objects.trusted(byLocal: local, thread: localThread), reached: &reached)
             if head.ref.hasPrefix("drafts/") {
                 try mergeDraft(head, name: name, local: local, load: objects.staffOnlyManifest, batch: apply ? batch : nil,
                                updates: &updates, result: &result)
@@ -173,7 +174,6 @@ extension SyncEngine {
             guard "threads/" + incoming.id == head.ref, incoming.version == head.version else {
                 throw SyncError(.badInput, "bundle head \(head.ref) does not match its thread manifest")
             }
-            let localThread = try local.map { try repository.load(ThreadManifest.self, $0) }
             let known = Set(localThread?.events.map(\.key) ?? [])
             let merged = try localThread.map { try ThreadMerge.merge($0, incoming) } ?? incoming
             // Every event new here must agree with its object; rule breakers are quarantined.

@@ -100,16 +100,24 @@ struct BundleObjects {
         return try loadAny(id)
     }
 
-    /// Walks everything `root` reaches inside the bundle, checking kinds and sizes and that
-    /// nothing is missing. Objects already in the store end the walk (they are complete).
-    func closure(of root: ObjectID, reached: inout Set<ObjectID>) throws {
+    /// Walks everything `root` reaches, checking kinds and sizes and that nothing is missing.
+    /// Objects in the bundle are marked `reached`. An object already in the store ends the walk
+    /// only if `trusted` vouches for it (it is reachable from the local ref, which only ever
+    /// names complete state); any other stored object — left by an apply that failed half-way,
+    /// say — is walked too, so a missing child is found (and sent again by the peer) instead of
+    /// being trusted.
+    func closure(of root: ObjectID, trusted: Set<ObjectID>, reached: inout Set<ObjectID>) throws {
         var pending = [(root, Expect.any)]
+        var visited = Set<ObjectID>()
         while let (id, expect) = pending.popLast() {
+            guard visited.insert(id).inserted else { continue }
             guard let entry = inBundle[id] else {
                 guard store.contains(id) else { throw missing(id, "object") }
+                if trusted.contains(id) { continue }
+                try walkStored(id, expect, into: &pending)
                 continue
             }
-            guard reached.insert(id).inserted else { continue }
+            reached.insert(id)
             switch expect {
             case .blob(let length):
                 guard entry.kind == .blob, entry.length == length else {
@@ -117,16 +125,12 @@ struct BundleObjects {
                 }
             case .message:
                 guard let message = messages[id] else { throw SyncError(.badInput, "bundle object \(id.short) is named as a message but is not one") }
-                pending.append((message.body.object, .blob(message.body.length)))
-                for attachment in message.attachments { pending.append((attachment.object, .blob(attachment.size))) }
+                Self.children(of: message, into: &pending)
             case .event:
                 guard events[id] != nil else { throw SyncError(.badInput, "bundle object \(id.short) is named as an event but is not one") }
             case .any:
                 if let thread = threads[id] {
-                    for event in thread.events {
-                        guard let object = event.object else { continue }
-                        pending.append((object, event.kind == .message ? .message : .event))
-                    }
+                    Self.children(of: thread, into: &pending)
                 } else if staffOnly[id] != nil {
                     // Drafts and draft sets name drafts and content; envelopes name nothing.
                     guard let bytes = staffOnlyBytes[id] else { continue }
@@ -136,6 +140,47 @@ struct BundleObjects {
                 }
             }
         }
+    }
+
+    /// The children of an object this store holds but no local ref vouches for.
+    private func walkStored(_ id: ObjectID, _ expect: Expect, into pending: inout [(ObjectID, Expect)]) throws {
+        switch expect {
+        case .blob: return
+        case .event: return
+        case .message:
+            guard case .message(let message) = try loadAny(id) else {
+                throw SyncError(.badInput, "object \(id.short) is named as a message but is not one")
+            }
+            Self.children(of: message, into: &pending)
+        case .any:
+            guard try store.info(id).kind == .manifest else { return }
+            let bytes = try store.read(id).bytes
+            if case .thread(let thread) = try AnyManifest.decode(bytes, trust: .trusted) {
+                Self.children(of: thread, into: &pending)
+            } else {
+                for next in References.scan(bytes) { pending.append((next, .any)) }
+            }
+        }
+    }
+
+    private static func children(of thread: ThreadManifest, into pending: inout [(ObjectID, Expect)]) {
+        for event in thread.events {
+            guard let object = event.object else { continue }
+            pending.append((object, event.kind == .message ? .message : .event))
+        }
+    }
+
+    private static func children(of message: MessageManifest, into pending: inout [(ObjectID, Expect)]) {
+        pending.append((message.body.object, .blob(message.body.length)))
+        for attachment in message.attachments { pending.append((attachment.object, .blob(attachment.size))) }
+    }
+
+    /// What the local ref `local` vouches for: itself and, for a thread, its events' objects.
+    func trusted(byLocal local: ObjectID?, thread: ThreadManifest?) -> Set<ObjectID> {
+        var set = Set<ObjectID>()
+        if let local { set.insert(local) }
+        for event in thread?.events ?? [] { if let object = event.object { set.insert(object) } }
+        return set
     }
 
     private enum Expect { case any, message, event, blob(UInt64) }
