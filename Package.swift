@@ -8,7 +8,6 @@ let strict: [SwiftSetting] = [
 
 let package = Package(
     name: "Satchel",
-    platforms: [.macOS(.v15)],
     products: [
         // The engine, usable without the CLI (a portal server embeds it).
         .library(name: "Satchel", targets: ["SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync", "SatchelBackup"]),

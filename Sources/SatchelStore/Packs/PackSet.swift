@@ -9,6 +9,9 @@ final class PackSet: Sendable {
     /// Modification time of `packs/` at the last refresh: publishing a pack renames into the
     /// directory, which changes it, so an unchanged (and not recent) time means nothing new.
     private let seenModified = Mutex<Double>(-1)
+    /// Serializes refreshes: each one lists the directory and replaces the loaded set as one
+    /// step, so a slower refresh holding an older listing can never overwrite a newer one.
+    private let refreshing = Mutex<Void>(())
 
     init(directory: String) { self.directory = directory }
 
@@ -20,6 +23,10 @@ final class PackSet: Sendable {
     /// Re-reads the directory: loads new packs, forgets removed ones. Packs whose index is
     /// damaged are remembered as problems (fsck reports them) and skipped.
     func refresh() {
+        refreshing.withLock { _ in refreshLocked() }
+    }
+
+    private func refreshLocked() {
         seenModified.withLock { $0 = (try? Sys.status(directory).modified) ?? -1 }
         let names = (try? publishedNames()) ?? []
         let current = loaded.withLock { $0 }
