@@ -162,7 +162,8 @@ let package = Package(
         // and its two tools.
         .target(
             name: "SyncCheckKit",
-            dependencies: ["SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SatchelBackup"],
+            dependencies: ["SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SatchelBackup",
+                           .product(name: "Crypto", package: "swift-crypto")],
             path: "Tools/SyncCheckKit",
             swiftSettings: strict
         ),

@@ -21,7 +21,9 @@ import Testing
 
     @Test func mergeIsAJoinOnHeadsOfCausallyValidHistories() async {
         await propertyCheck(count: 6, input: Self.script) { choices in
-            #expect(throws: Never.self) { try Self.check(choices) }
+            do { try Self.check(choices) } catch {
+                Issue.record("a history or a merge failed: \(error)")
+            }
         }
     }
 

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SatchelBackup
 import SatchelManifest
@@ -159,8 +160,8 @@ public final class Simulator {
         return found
     }
 
-    /// Applies a truncated copy of a pending bundle (the apply dies after staging): it must
-    /// fail and change nothing; the whole bundle then applies.
+    /// Applies a damaged copy of a pending bundle (the apply dies after staging): it must fail
+    /// and change nothing; the whole bundle then applies.
     func crashThenRetry(_ world: World, group: [Int], rng: inout SplitMix64) -> [Violation] {
         let candidates = world.model.pending.indices.filter {
             let p = world.model.pending[$0]
@@ -172,19 +173,25 @@ public final class Simulator {
         world.model.trace.append("crash-apply(#\(i))")
         let target = world.repos[p.to]
         let before = stateOf(target)
-        let torn = p.path + ".torn"
+        let torn = p.path + ".damaged"
         defer { try? FileManager.default.removeItem(atPath: torn) }
         guard let bytes = FileManager.default.contents(atPath: p.path) else {
             return [world.violation("bundle #\(i) vanished")]
         }
-        let cut = max(1, bytes.count * Int.random(in: 50...95, using: &rng) / 100)
-        guard FileManager.default.createFile(atPath: torn, contents: bytes.prefix(cut)) else {
-            return [world.violation("cannot write a torn copy of bundle #\(i)")]
+        // A damaged byte late in the (compressed) pack under a valid trailing checksum: the apply
+        // opens the bundle, stages objects and dies part-way, before its ref commit.
+        var damaged = [UInt8](bytes)
+        let body = damaged.count - 32
+        let at = body * Int.random(in: 60...97, using: &rng) / 100
+        damaged[at] ^= 0x5A
+        damaged.replaceSubrange(body..., with: Array(SHA256.hash(data: damaged[..<body])))
+        guard FileManager.default.createFile(atPath: torn, contents: Data(damaged)) else {
+            return [world.violation("cannot write a damaged copy of bundle #\(i)")]
         }
         // LEAD-API: with the apply's commit hook merged, crash exactly before the ref commit instead:
         // try SyncEngine(target).applyBundle(p.path, beforeCommit: { throw SimulatedCrash() })
         if (try? SyncEngine(target).applyBundle(torn)) != nil {
-            return [world.violation("a torn bundle was applied")]
+            return [world.violation("a damaged bundle was applied")]
         }
         if stateOf(target) != before {
             return [world.violation("a failed apply changed \(world.model.names[p.to])'s refs or change log")]

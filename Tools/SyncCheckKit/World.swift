@@ -247,7 +247,6 @@ public final class World {
     /// A two-way sync, with the model following: afterwards both have seen the union.
     func syncModel(_ a: Int, _ b: Int) throws {
         _ = try SyncEngine(repos[a]).sync(with: repos[b])
-        // LEAD-API: sync's apply results should carry no quarantined message either (if exposed).
         let union = model.known[a].union(model.known[b])
         model.known[a] = union
         model.known[b] = union
