@@ -16,7 +16,8 @@ import Testing
         try Self.explore(depth: 1, kinds: nil, minimum: 15)
     }
 
-    @Test func closeReopenPatientReplyAndSyncToDepth4() throws {
+    @Test(.disabled("enable after the event-set thread merge (#10)"))
+    func closeReopenPatientReplyAndSyncToDepth4() throws {
         try Self.explore(depth: 4, kinds: ["close", "reopen", "patientReply", "sync"], minimum: 500)
     }
 
@@ -40,7 +41,8 @@ import Testing
     /// Laptop closes and syncs; staff on the portal reopen; the patient replies (legitimately:
     /// after the reopen). Sync must succeed both ways, the reply reach the laptop, the thread
     /// stay open.
-    @Test func closeSyncReopenOnPortalThenPatientReplySyncsBothWays() throws {
+    @Test(.disabled("enable after the event-set thread merge (#10)"))
+    func closeSyncReopenOnPortalThenPatientReplySyncsBothWays() throws {
         let clinic = Clinic()
         let laptop = try clinic.store("laptop", .workstation)
         let portal = try clinic.store("portal", .portal)
@@ -63,7 +65,7 @@ import Testing
 
     /// A closes offline; B closes, maybe syncs with the portal, reopens; everyone syncs. A's
     /// close is concurrent with B's reopen: closed wins, whether or not B synced in between.
-    @Test(arguments: [false, true])
+    @Test(.disabled("enable after the event-set thread merge (#10)"), arguments: [false, true])
     func concurrentCloseBeatsReopenWhetherOrNotBSyncedInBetween(bSyncsInBetween: Bool) throws {
         let clinic = Clinic()
         let a = try clinic.store("a", .workstation)

@@ -19,7 +19,8 @@ import Testing
     /// ThreadMerge.merge as a throwing function (it may throw on an identity mismatch).
     static let merge: @Sendable (ThreadManifest, ThreadManifest) throws -> ThreadManifest = ThreadMerge.merge
 
-    @Test func mergeIsAJoinOnHeadsOfCausallyValidHistories() async {
+    @Test(.disabled("enable after the event-set thread merge (#10)"))
+    func mergeIsAJoinOnHeadsOfCausallyValidHistories() async {
         await propertyCheck(count: 6, input: Self.script) { choices in
             do { try Self.check(choices) } catch {
                 Issue.record("a history or a merge failed: \(error)")
