@@ -68,7 +68,7 @@ public final class Simulator {
                 report.violations.append((historySeed, violation))
             }
             report.histories += 1
-            if (i + 1) % 1000 == 0 {
+            if (i + 1) % 100 == 0 {
                 report.seconds = Date().timeIntervalSince(start)
                 progress?(report)
             }

@@ -25,7 +25,8 @@ while let flag = arguments.popFirst() {
 func line(_ r: Simulator.Report) -> String {
     "\(r.histories) histories (\(r.steps) steps, \(r.syncs) syncs, \(r.deliveries) bundle deliveries, "
         + "\(r.lostBundles) lost bundles, \(r.crashes) crashed applies, \(r.restores) restores), "
-        + "\(r.violations.count) violating histories, \(String(format: "%.1f", r.seconds)) s"
+        + "\(Set(r.violations.map(\.seed)).count) violating histories (\(r.violations.count) violations), "
+        + "\(String(format: "%.1f", r.seconds)) s"
 }
 do {
     let simulator = try Simulator()
