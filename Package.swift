@@ -164,6 +164,18 @@ let package = Package(
             path: "Tools/CrashCampaign",
             swiftSettings: strict
         ),
+        // Sync verification: the shared harness (model, real-store world, explorer, simulator)
+        // and its two tools.
+        .target(
+            name: "SyncCheckKit",
+            dependencies: ["SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SatchelBackup",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tools/SyncCheckKit",
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "SyncCheck", dependencies: ["SyncCheckKit"], path: "Tools/SyncCheck", swiftSettings: strict),
+        .executableTarget(name: "SyncSim", dependencies: ["SyncCheckKit"], path: "Tools/SyncSim", swiftSettings: strict),
+
         .executableTarget(
             name: "BackupBench",
             dependencies: ["SatchelBackup", "SatchelMessaging", "SatchelManifest", "SatchelStore"],
@@ -195,7 +207,7 @@ let package = Package(
         .testTarget(
             name: "SatchelSyncTests",
             dependencies: [
-                "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
+                "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SyncCheckKit",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
