@@ -248,6 +248,7 @@ func fsckClean(_ runner: Runner, _ dir: String) -> (Bool, String) {
         outcome = runner.run(args, killAfter: delay)
     }
     let label = "\(operation.name), \(how)"
+    if outcome.killed { killedTrials += 1 }
     if !outcome.killed && outcome.status != 0 {
         return (label, "exit \(outcome.status) without a kill: \(outcome.stderr.prefix(300))")
     }
@@ -407,6 +408,8 @@ do { template = try Template(runner: runner, root: work + "/template") } catch {
     finish(70)
 }
 var failures = 0
+/// Crash trials whose command was actually stopped by SIGKILL (the rest finished first).
+var killedTrials = 0
 var byOperation: [String: Int] = [:]
 var counts = CorruptionCounts()
 let started = Date()
@@ -432,6 +435,6 @@ if options.mode == "corrupt" {
           + "\(counts.detected) damages detected, \(counts.harmless) harmless (loose-object padding bit, content intact), "
           + "\(failures) failures, seed \(options.seed), \(seconds) s")
 } else {
-    print("crash: \(options.trials) trials (\(mix)), \(failures) failures, seed \(options.seed), \(seconds) s")
+    print("crash: \(options.trials) trials (\(mix)), \(killedTrials) killed mid-operation, \(failures) failures, seed \(options.seed), \(seconds) s")
 }
 finish(failures == 0 ? 0 : 1)
