@@ -8,8 +8,8 @@
 // crash: each trial copies a prepared clinic (a workstation with one acknowledged thread, a
 // peer, a bundle from the peer, a backup), runs one of compose, bulk send, reply, close, gc,
 // bundle apply, sync, backup create, restore, and kills it: either by `SATCHEL_FAULT=op=any,
-// nth=K,errno=kill` (SIGKILL at the K-th write/fsync/rename/link/directory sync) or by SIGKILL
-// after a random delay. Then: `fsck` must exit 0 on every store; if the killed command had
+// nth=K,errno=kill` (SIGKILL at the K-th write/fsync/rename/link/directory sync, K ≤ 60) or by
+// SIGKILL after a random delay (≤ 200 ms). Then: `fsck` must exit 0 on every store; if the killed command had
 // exited 0, its effect must be present; a retry must exit 0 and leave fsck clean.
 //
 // corrupt: each trial damages one random file of a store (fsck must exit 1, and gc must not
@@ -239,15 +239,16 @@ func fsckClean(_ runner: Runner, _ dir: String) -> (Bool, String) {
     let outcome: Outcome
     let how: String
     if byFault {
-        let nth = 1 + rng.below(120)
+        let nth = 1 + rng.below(60)
         how = "fault kill at point \(nth)"
         outcome = runner.run(args, fault: "op=any,nth=\(nth),errno=kill")
     } else {
-        let delay = Double(rng.below(400)) / 1000
+        let delay = Double(rng.below(200)) / 1000
         how = "SIGKILL after \(Int(delay * 1000)) ms"
         outcome = runner.run(args, killAfter: delay)
     }
     let label = "\(operation.name), \(how)"
+    if outcome.killed { killedTrials += 1 }
     if !outcome.killed && outcome.status != 0 {
         return (label, "exit \(outcome.status) without a kill: \(outcome.stderr.prefix(300))")
     }
@@ -407,6 +408,8 @@ do { template = try Template(runner: runner, root: work + "/template") } catch {
     finish(70)
 }
 var failures = 0
+/// Crash trials whose command was actually stopped by SIGKILL (the rest finished first).
+var killedTrials = 0
 var byOperation: [String: Int] = [:]
 var counts = CorruptionCounts()
 let started = Date()
@@ -432,6 +435,6 @@ if options.mode == "corrupt" {
           + "\(counts.detected) damages detected, \(counts.harmless) harmless (loose-object padding bit, content intact), "
           + "\(failures) failures, seed \(options.seed), \(seconds) s")
 } else {
-    print("crash: \(options.trials) trials (\(mix)), \(failures) failures, seed \(options.seed), \(seconds) s")
+    print("crash: \(options.trials) trials (\(mix)), \(killedTrials) killed mid-operation, \(failures) failures, seed \(options.seed), \(seconds) s")
 }
 finish(failures == 0 ? 0 : 1)
