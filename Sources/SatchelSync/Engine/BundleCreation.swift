@@ -26,7 +26,8 @@ extension SyncEngine {
     ///   choice: staff-only data is left out).
     /// - `targetHas`: for direct syncs, objects the target already holds are left out.
     /// - `targetRef`: for direct syncs, the target's current value of a ref; a head it already
-    ///   names is left out (without it, a head whose object the target holds is left out).
+    ///   names is left out. Without it every changed head is sent (threads whose head object the
+    ///   target holds are not counted in the summary).
     /// - `full`: everything, whatever the checkpoint says (for a peer that lacks a prerequisite).
     /// - `progress`: hears how many objects have been packed.
     ///
@@ -55,13 +56,15 @@ extension SyncEngine {
         var heads: [BundleHeader.Head] = []
         var threads = 0
         for (name, id) in refs {
-            // A head is left out when the target's ref names it already (direct sync), else when
-            // the target holds its object (have-list negotiation).
-            if let targetRef { if try targetRef(name) == id { continue } } else if targetHas?(id) == true { continue }
+            // A head is left out only when the target's ref names it already (direct sync). A
+            // head whose object the target merely holds (have-list negotiation) is still sent:
+            // an apply that failed half-way can leave the object without the ref, and a retry
+            // must move the ref. Such a head costs a header entry; its objects stay out.
+            if let targetRef, try targetRef(name) == id { continue }
             var version = VersionVector()
             if name.rawValue.hasPrefix("threads/") {
                 version = try repository.load(ThreadManifest.self, id).version
-                threads += 1
+                if targetHas?(id) != true { threads += 1 }
             } else if name.rawValue.hasPrefix("drafts/") {
                 version = try repository.draftHead(at: id).version
             }
