@@ -1,5 +1,5 @@
 /*
- * The change-log / checkpoint / bundle protocol of Satchel sync (today's protocol, as in
+ * The change-log / checkpoint / bundle protocol of Satchel sync (the protocol, as in
  * Sources/SatchelStore/Refs/ChangeLog.swift, Sources/SatchelSync/Engine/BundleCreation.swift
  * (outgoingPlan, createBundle) and Sources/SatchelSync/Engine/BundleApply.swift (prerequisite
  * check, head merge, checkpoint moves)). Run with Tools/Model/check.sh.
@@ -20,8 +20,9 @@
  * Properties (assertions):
  *   P1 no change skipped: whenever B's received says (e, s), B holds every change A made in
  *      epoch e up to s; and after A stops writing, a few clean exchanges leave B with A's refs.
- *   P2 checkpoints never move backwards: received and delivered only grow (within an epoch;
- *      an epoch never goes back to an older one).
+ *   P2 checkpoints never move backwards within an epoch: received and delivered only grow.
+ *      An ack of another epoch resets A's delivered (an explicit full reconcile), which is
+ *      what lets P1 hold across a lost log even when a stale old-epoch bundle arrives late.
  */
 
 #define REFS 2
@@ -138,9 +139,11 @@ inline applyAtB(slot, ok) {
           :: else -> skip
           fi
         };
-        /* P2 */
+        /* P2: within an epoch received never moves back. (Across a lost log, a stale full
+           bundle of the old epoch can move it to that epoch; epochs are random, so B cannot
+           order them. A then sees an ack of another epoch and resets: P1 still holds.) */
 #ifndef NOP2
-        assert(recEpoch > oldE || (recEpoch == oldE && recSeq >= oldS))
+        assert(recEpoch != oldE || recSeq >= oldS)
 #else
         skip
 #endif
@@ -166,10 +169,13 @@ inline applyAtA(slot) {
   if
   :: (ba[slot].ackEpoch == aepoch && (delEpoch != aepoch || delSeq < ba[slot].ack)) ->
        delEpoch = ba[slot].ackEpoch; delSeq = ba[slot].ack
+  :: (ba[slot].ackEpoch != 0 && ba[slot].ackEpoch != aepoch) ->
+       /* B acknowledges another epoch of A's log: an explicit full reconcile next time */
+       delEpoch = 0; delSeq = 0
   :: else -> skip
   fi;
-  /* P2 */
-  assert(delEpoch > oldE || (delEpoch == oldE && delSeq >= oldS));
+  /* P2: within an epoch delivered never moves back; the only other move is the reset */
+  assert(delEpoch == 0 || delEpoch > oldE || (delEpoch == oldE && delSeq >= oldS));
   d_step { oldE = 0; oldS = 0 }
 }
 
@@ -201,7 +207,13 @@ active proctype exchange() {
   clearAB(0); clearAB(1);
   for (i : 1 .. 2) {
     createAtoB(0); applyAtB(0, ok);
-    assert(ok);   /* a legitimate exchange is never refused */
+    if
+    :: !ok ->
+       /* refused for a missing prerequisite: sync (LocalSync, HTTP) sends a full bundle */
+       delEpoch = 0; delSeq = 0; createAtoB(0); applyAtB(0, ok)
+    :: else -> skip
+    fi;
+    assert(ok);   /* a legitimate exchange always goes through */
     createBtoA(0); applyAtA(0)
   }
   for (i : 0 .. REFS-1) { assert(bval[i] == aval[i]) }

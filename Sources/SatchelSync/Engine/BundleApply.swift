@@ -225,9 +225,17 @@ extension SyncEngine {
             checkpoint.received = .init(epoch: header.epoch, sequence: header.upTo)
         }
         let ourEpoch = try store.refs.changeLog.epoch()
-        if let ack = header.ack, ack.epoch == ourEpoch,
-           checkpoint.delivered?.epoch != ourEpoch || (checkpoint.delivered?.sequence ?? 0) < ack.sequence {
-            checkpoint.delivered = ack
+        if let ack = header.ack {
+            if ack.epoch == ourEpoch {
+                if checkpoint.delivered?.epoch != ourEpoch || (checkpoint.delivered?.sequence ?? 0) < ack.sequence {
+                    checkpoint.delivered = ack
+                }
+            } else {
+                // The peer acknowledges another epoch of our log (a stale bundle of an older
+                // epoch moved its position back): the next bundle for it is a full one, or the
+                // pair would wedge on refused incremental bundles (found by Tools/Model).
+                checkpoint.delivered = nil
+            }
         }
         if checkpoint != previous?.value {
             checkpoint.updated = .now()
