@@ -49,6 +49,8 @@ public final class Simulator {
     public var report = Report()
     var canonical: [String: String] = [:]
     public var maxSteps = 14
+    /// Fewest steps per history (each history draws its length from minSteps...maxSteps).
+    public var minSteps = 2
 
     public init() throws {
         scratch = World.scratch("satchel-syncsim")
@@ -95,7 +97,7 @@ public final class Simulator {
         var group = Array(repeating: 0, count: n)  // partition: replicas talk only within a group
         var backup: (replica: Int, path: String, known: Set<String>)?
         var restored = false
-        let length = Int.random(in: 2...maxSteps, using: &rng)
+        let length = Int.random(in: min(minSteps, maxSteps)...maxSteps, using: &rng)
         var found: [Violation] = []
 
         for _ in 0..<length where found.isEmpty {
