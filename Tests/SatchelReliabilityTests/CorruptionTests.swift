@@ -79,7 +79,7 @@ import Testing
             _ = try repository.store.gc(grace: 0)
             let fresh = try ObjectStore(root: root)
             for id in before where !report.problems.contains(where: { $0.object == id.description }) {
-                #expect((try? fresh.read(id, limit: 1 << 30)) != nil, "gc lost \(id) after \(what)")
+                #expect(throws: Never.self, "gc lost \(id) after \(what)") { _ = try fresh.read(id, limit: 1 << 30) }
             }
         } catch {
             #expect(Set(Self.files(root + "/objects") + Self.files(root + "/packs")) == filesBefore,
@@ -104,8 +104,13 @@ import Testing
         let archive = dir + "/ws.backup"
         try FileManager.default.copyItem(atPath: template.root + "/ws.backup", toPath: archive)
         let damaged = try Self.damage(archive, &rng)
-        let report = try? Backup.verify(archive, passphrase: nil)
-        #expect(report.map { !$0.isClean } ?? true, "backup: \(damaged)")
+        // Detected either way: verify reports damage, or refuses the archive outright.
+        do {
+            let report = try Backup.verify(archive, passphrase: nil)
+            #expect(!report.isClean, "backup: \(damaged)")
+        } catch {
+            // Refused: detected.
+        }
     }
 
     @Test func restoreRefusesRefsThatNameTheWrongKindOfObject() throws {

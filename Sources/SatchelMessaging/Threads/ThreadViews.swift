@@ -103,11 +103,17 @@ extension Repository {
                 envelopes[envelope.message] = envelope
             }
         }
-        let quarantined = try MessagingRules.quarantined(thread) { try message($0) }
+        // Each message manifest is decoded once: for the rules, then for the view.
+        var loaded: [ObjectID: MessageManifest] = [:]
+        let quarantined = try MessagingRules.quarantined(thread) { event in
+            let m = try message(event)
+            if let object = event.object { loaded[object] = m }
+            return m
+        }
         let hidden = Set(quarantined.map(\.message))
         var messages: [MessageView] = []
         for reference in thread.messages where !hidden.contains(reference.id) {
-            let message = try load(MessageManifest.self, reference.object)
+            let message = try loaded[reference.object] ?? load(MessageManifest.self, reference.object)
             let size = try store.info(message.body.object).length
             let omitted = size > UInt64(min(inlineLimit, Self.viewBodyLimit))
             let body = try omitted ? [] : store.read(message.body.object, limit: Self.viewBodyLimit).bytes
