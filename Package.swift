@@ -54,7 +54,7 @@ let package = Package(
         // XML manifests on libxml2: hardened parser, canonical writer, XSD, typed manifests.
         .target(
             name: "SatchelManifest",
-            dependencies: ["CLibXML2", "SatchelStore"],
+            dependencies: ["CLibXML2", "SatchelStore", .product(name: "SystemPackage", package: "swift-system")],
             resources: [.copy("Schemas")],
             swiftSettings: strict
         ),

@@ -2,6 +2,7 @@ import Foundation
 import PropertyBased
 import Testing
 @testable import SatchelManifest
+import SatchelStore
 
 /// The rich-text sanitizer: hostile inputs, the allowed subset kept exactly, canonical and
 /// idempotent output, streaming in bounded memory.
@@ -322,6 +323,31 @@ import Testing
         let output = directory.appendingPathComponent("bom-out.html").path
         try RichText.sanitizeFile(at: input, to: output)
         #expect(try String(contentsOfFile: output, encoding: .utf8) == "<p>\(text)</p>")
+    }
+
+    /// The file path goes through the store's I/O layer: only regular files are read (a FIFO
+    /// would block the command forever), and an existing output is never replaced.
+    @Test func sanitizeFileReadsOnlyRegularFilesAndNeverOverwrites() throws {
+        let directory = try Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fifo = directory.appendingPathComponent("fifo").path
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let output = directory.appendingPathComponent("out.html").path
+        let refused = #expect(throws: ManifestError.self) { try RichText.sanitizeFile(at: fifo, to: output) }
+        #expect(refused?.code == .io)
+        #expect(!FileManager.default.fileExists(atPath: output))
+        let input = directory.appendingPathComponent("in.html").path
+        try Data("<p>new</p>".utf8).write(to: URL(fileURLWithPath: input))
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: output))
+        let exists = #expect(throws: ManifestError.self) { try RichText.sanitizeFile(at: input, to: output) }
+        #expect(exists?.code == .io)
+        #expect(try String(contentsOfFile: output, encoding: .utf8) == "precious")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["fifo", "in.html", "out.html"])
+        // The streaming core gives what the in-memory sanitizer gives.
+        var source = BufferSource(Array("<p onclick=x>a<script>b</script><b>c</b></p>".utf8))
+        var streamed: [UInt8] = []
+        try RichText.sanitize(from: &source) { streamed.append(contentsOf: $0) }
+        #expect(String(decoding: streamed, as: UTF8.self) == (try RichText.sanitize("<p onclick=x>a<script>b</script><b>c</b></p>")))
     }
 
     /// 16 MiB through `sanitizeFile`: the streaming path is a push parser with SAX callbacks and no

@@ -1,4 +1,6 @@
 import Foundation
+import SatchelStore
+import SystemPackage
 
 /// The safe rich-text subset of message bodies: HTML sanitized by allow-list.
 ///
@@ -33,34 +35,50 @@ public enum RichText {
     /// Streams a file of HTML through the sanitizer into a new file at `output` (bounded memory
     /// whatever the input size: libxml2's HTML push parser with SAX callbacks, no tree).
     ///
-    /// The input is read in 64 KiB pieces. The output is written to a temporary file next to
-    /// `output`, flushed to disk (`fsync`) and renamed over `output` only when complete: a reader
-    /// never sees half a file, and on failure nothing is left behind.
+    /// Both files go through the store's I/O layer (so fault injection sees every read and
+    /// write): the input must be a regular file (a FIFO or device is refused, never read), and
+    /// the output is a ``DurableFile``: written under a temporary name next to `output`, synced
+    /// in ``DurableFile/Mode/durable`` mode, and published only when complete and never over an
+    /// existing file. On failure nothing is left behind.
     ///
-    /// Throws ``ManifestError``: `io` when a file cannot be read or written, `encoding` when the
-    /// input is not UTF-8 (with the byte offset of the first invalid sequence), `internal` if
-    /// libxml2 fails.
-    public static func sanitizeFile(at input: String, to output: String) throws {
-        try sanitizeFile(at: input, to: output, statistics: nil)
+    /// Throws ``ManifestError``: `io` when a file cannot be read or written (or `output` already
+    /// exists), `encoding` when the input is not UTF-8 (with the byte offset of the first
+    /// invalid sequence), `internal` if libxml2 fails.
+    public static func sanitizeFile(at input: String, to output: String,
+                                    mode: DurableFile.Mode = .durable) throws {
+        try sanitizeFile(at: input, to: output, mode: mode, statistics: nil)
     }
 
-    /// ``sanitizeFile(at:to:)``, reporting the parser's memory-relevant high-water marks.
-    static func sanitizeFile(at input: String, to output: String,
+    /// Sanitizes everything `source` yields, handing the canonical output to `emit` piece by
+    /// piece (each piece at most a bounded size): the streaming core of ``sanitizeFile(at:to:mode:)``.
+    public static func sanitize(from source: inout some ByteSource,
+                                emit: (UnsafeRawBufferPointer) throws -> Void) throws {
+        _ = try stream(from: &source, what: "the body", emit: emit)
+    }
+
+    /// ``sanitizeFile(at:to:mode:)``, reporting the parser's memory-relevant high-water marks.
+    static func sanitizeFile(at input: String, to output: String, mode: DurableFile.Mode = .durable,
                              statistics: ((StreamStatistics) -> Void)?) throws(ManifestError) {
-        guard let reader = FileHandle(forReadingAtPath: input) else {
-            throw ManifestError(.io, "cannot open \(input) for reading")
+        let fd: FileDescriptor
+        do { (fd, _) = try InputFile.open(input) } catch {
+            throw ManifestError(.io, "cannot open \(input) for reading", cause: error)
         }
-        defer { try? reader.close() }
-        let temporary = temporaryPath(for: output)
-        guard FileManager.default.createFile(atPath: temporary, contents: nil),
-              let writer = FileHandle(forWritingAtPath: temporary) else {
-            throw ManifestError(.io, "cannot create \(temporary)")
+        defer { try? fd.close() }
+        let file: DurableFile
+        do { file = try DurableFile(creating: output, mode: mode) } catch {
+            throw ManifestError(.io, "cannot create \(output)", cause: error)
         }
-        var renamed = false
-        defer {
-            try? writer.close()
-            if !renamed { try? FileManager.default.removeItem(atPath: temporary) }
+        var source = FileSource(fd)
+        let stats = try stream(from: &source, what: input) { bytes in
+            do { try file.write(bytes) } catch { throw ManifestError(.io, "writing \(output) failed", cause: error) }
         }
+        do { try file.publish() } catch { throw ManifestError(.io, "cannot publish \(output)", cause: error) }
+        statistics?(stats)
+    }
+
+    /// Reads `source` in 64 KiB pieces through a ``Pipeline``; returns its statistics.
+    private static func stream(from source: inout some ByteSource, what: String,
+                               emit: (UnsafeRawBufferPointer) throws -> Void) throws(ManifestError) -> StreamStatistics {
         let pipeline = try Pipeline()
         var pending: [UInt8] = []
         pending.reserveCapacity(128 << 10)
@@ -69,40 +87,26 @@ public enum RichText {
             if pending.count >= 64 << 10 { try drain() }
         }
         func drain() throws(ManifestError) {
-            do { try writer.write(contentsOf: pending) } catch {
-                throw ManifestError(.io, "writing \(temporary) failed", cause: error)
-            }
+            guard !pending.isEmpty else { return }
+            try ManifestError.catching { try pending.withUnsafeBytes { try emit($0) } }
             pending.removeAll(keepingCapacity: true)
         }
+        var piece = [UInt8](repeating: 0, count: 64 << 10)
         while true {
-            let piece: Data
-            do { piece = try reader.read(upToCount: 64 << 10) ?? Data() } catch {
-                throw ManifestError(.io, "reading \(input) failed", cause: error)
+            let n: Int
+            do { n = try piece.withUnsafeMutableBytes { try source.read(into: $0) } } catch {
+                throw ManifestError(.io, "reading \(what) failed", cause: error)
             }
-            if piece.isEmpty { break }
+            if n == 0 { break }
             try ManifestError.catching {
-                try piece.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in try pipeline.feed(bytes, write) }
+                try piece.withUnsafeBytes { (bytes: UnsafeRawBufferPointer) in
+                    try pipeline.feed(UnsafeRawBufferPointer(rebasing: bytes[0..<n]), write)
+                }
             }
         }
         try pipeline.finish(write)
         try drain()
-        do {
-            try writer.synchronize()
-        } catch {
-            throw ManifestError(.io, "flushing \(temporary) to disk failed", cause: error)
-        }
-        guard rename(temporary, output) == 0 else {
-            throw ManifestError(.io, "cannot rename \(temporary) to \(output): \(String(cString: strerror(errno)))")
-        }
-        renamed = true
-        statistics?(pipeline.statistics)
-    }
-
-    /// `.<name>.<random>.tmp` in the directory of `path`.
-    private static func temporaryPath(for path: String) -> String {
-        let url = URL(fileURLWithPath: path)
-        let name = ".\(url.lastPathComponent).\(UInt64.random(in: 0...UInt64.max)).tmp"
-        return url.deletingLastPathComponent().appendingPathComponent(name).path
+        return pipeline.statistics
     }
 
     /// High-water marks of one streamed run, for tests: they stay bounded whatever the input size.

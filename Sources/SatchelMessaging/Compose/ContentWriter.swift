@@ -51,8 +51,8 @@ struct ContentWriter {
                 // Sanitize as it streams into a temp file, then store that. A temp file left by
                 // a killed process is removed by the next open of the store (ObjectStore).
                 let temp = tempDirectory + "/rich-" + Identifier.make("") + ".tmp"
-                defer { try? FileManager.default.removeItem(atPath: temp) }
-                try RichText.sanitizeFile(at: path, to: temp)
+                defer { try? InputFile.remove(temp) }
+                try RichText.sanitizeFile(at: path, to: temp, mode: .ephemeral)
                 let (id, length) = try putFile(temp, what: "body file")
                 return BodyReference(object: id, format: .rich, length: length)
             }
@@ -126,7 +126,8 @@ extension ContentWriter {
         if case .file(let path)? = body { paths.append(path) }
         for case .file(let path, _) in attachments { paths.append(path) }
         return paths.reduce(0) { sum, path in
-            sum + (((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? NSNumber)?.uint64Value ?? 0)
+            let size = InputFile.size(path) ?? 0
+            return sum.addingReportingOverflow(size).overflow ? sum : sum + size
         }
     }
 }
