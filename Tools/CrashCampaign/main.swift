@@ -2,7 +2,7 @@
 // or flips bits in and cuts files of stores, bundles and backups, then checks what issue #12
 // asks for. See docs/RELIABILITY.md for the figures of record.
 //
-//   CrashCampaign crash   [--trials N] [--seed S] [--satchel PATH] [--keep]
+//   CrashCampaign crash   [--trials N] [--seed S] [--satchel PATH] [--keep] [--only serve,deliver,...]
 //   CrashCampaign corrupt [--trials N] [--seed S] [--satchel PATH] [--keep]
 //
 // crash: each trial copies a prepared clinic (a workstation with one acknowledged thread, a
@@ -17,6 +17,13 @@
 // attempt), a bundle (verify and apply must exit 65, the store unchanged), or a backup
 // (verify must exit 1 or 65).
 //
+// Two more kinds of crash trial run whole services: `serve` (a portal serving HTTP sync is
+// killed in the middle of a workstation's push, by a fault-point kill inside the server or
+// SIGKILL after a random delay; the client's exit 0 means the push is on the portal, fsck stays
+// clean on both, and after a restart the retried sync succeeds) and `deliver` (`outbox deliver`
+// is killed while it hands notifications to a gateway command; nothing marked sent was not
+// handed to the gateway, and a retry delivers every notification: at-least-once).
+//
 // Exit status 0 when every trial passed; the seed of each failing trial is printed so it can be
 // replayed with --trials 1 --seed S.
 import Foundation
@@ -27,6 +34,8 @@ struct Options {
     var seed: UInt64 = UInt64(Date().timeIntervalSince1970)
     var satchel: String?
     var keep = false
+    /// Crash trials only of these operations (names as in the summary line); nil: all.
+    var only: Set<String>?
 }
 
 func parseOptions() -> Options {
@@ -41,6 +50,7 @@ func parseOptions() -> Options {
         case "--seed": options.seed = UInt64(value) ?? options.seed; i += 1
         case "--satchel": options.satchel = value; i += 1
         case "--keep": options.keep = true
+        case "--only": options.only = Set(value.split(separator: ",").map(String.init)); i += 1
         default:
             FileHandle.standardError.write(Data("unknown argument \(args[i])\n".utf8))
             exit(64)
@@ -103,6 +113,60 @@ final class Runner {
     }
 }
 
+extension Runner {
+    /// Starts `satchel serve` on a free port; returns the process and its URL once it listens
+    /// (nil URL: it died or printed nothing within 10 s, e.g. a fault killed it at startup).
+    func startServer(store: String, fault: String?) -> (Process, String?) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: satchel)
+        process.arguments = ["serve", "--store", store, "--port", "0", "--json"]
+        var env = ProcessInfo.processInfo.environment
+        env.removeValue(forKey: "SATCHEL_FAULT")
+        if let fault { env["SATCHEL_FAULT"] = fault }
+        process.environment = env
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        do { try process.run() } catch { return (process, nil) }
+        let line = readLine(out.fileHandleForReading.fileDescriptor, timeout: 10)
+        guard let line, let json = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any],
+              let url = json["url"] as? String else { return (process, nil) }
+        return (process, url)
+    }
+
+    /// Stops a server: SIGTERM, then SIGKILL if it has not exited within 10 s (reported).
+    func stop(_ process: Process) -> Bool {
+        guard process.isRunning else { return true }
+        kill(process.processIdentifier, SIGTERM)
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(5000) }
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            return false
+        }
+        return true
+    }
+}
+
+/// One line from `fd`, waiting at most `timeout` seconds in all.
+func readLine(_ fd: Int32, timeout: Double) -> String? {
+    var bytes: [UInt8] = []
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        var poller = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        let ready = poll(&poller, 1, 100)
+        if ready < 0 && errno != EINTR { return nil }
+        if ready <= 0 { continue }
+        var byte: UInt8 = 0
+        let n = read(fd, &byte, 1)
+        if n <= 0 { return nil }
+        if byte == UInt8(ascii: "\n") { return String(decoding: bytes, as: UTF8.self) }
+        bytes.append(byte)
+    }
+    return nil
+}
+
 let directoryXML = """
     <directory xmlns="urn:satchel:directory:1">
       <settings defaultAllowReplies="true">
@@ -126,6 +190,9 @@ struct Template {
     let root: String
     let thread: String
     let peerReplica: String
+    /// A portal store that has registered `ws` (token in `root/ws.token`), and one with queued
+    /// notifications (`outbox`).
+    static let stores = ["ws", "peer", "portal", "outbox"]
 
     init(runner: Runner, root: String) throws {
         self.root = root
@@ -165,12 +232,29 @@ struct Template {
         _ = try must(["bundle", "create", "--store", root + "/origin", "--for", wsReplica, "--role", "workstation",
                       "-o", root + "/peer.bundle"])
         _ = try must(["backup", "create", "--store", root + "/ws", "-o", root + "/ws.backup"])
+        for name in ["portal", "outbox"] {
+            _ = try must(["init", root + "/" + name, "--role", "portal"])
+            _ = try must(["directory", "import", root + "/directory.xml", "--store", root + "/" + name])
+            _ = try must(["config", "portal-url", "https://portal.example.org", "--store", root + "/" + name])
+        }
+        let registered = try must(["replica", "register", "ws-laptop", "--store", root + "/portal", "--json"])
+        guard let token = (try JSONSerialization.jsonObject(with: Data(registered.stdout.utf8)) as? [String: Any])?["token"] as? String else {
+            throw SetupError.failed("replica register printed no token")
+        }
+        _ = fm.createFile(atPath: root + "/ws.token", contents: Data(token.utf8), attributes: [.posixPermissions: 0o600])
+        // Notifications queued on `outbox`: the origin's threads and a bulk send reach it.
+        _ = try must(["compose", "--store", root + "/origin", "--as", "s1", "--bulk", "active-patients", "--subject", "Flu shots",
+                      "--body", "Flu shots are available.", "--send"])
+        _ = try must(["sync", root + "/outbox", "--store", root + "/origin"])
+        let queued = try must(["outbox", "list", "--store", root + "/outbox", "--json"])
+        let entries = ((try JSONSerialization.jsonObject(with: Data(queued.stdout.utf8)) as? [String: Any])?["outbox"] as? [Any]) ?? []
+        guard entries.count >= 3 else { throw SetupError.failed("expected queued notifications, found \(entries.count)") }
     }
 
     func copy(to dir: String) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        for name in ["ws", "peer"] { try fm.copyItem(atPath: root + "/" + name, toPath: dir + "/" + name) }
+        for name in Self.stores { try fm.copyItem(atPath: root + "/" + name, toPath: dir + "/" + name) }
     }
 }
 
@@ -224,15 +308,132 @@ let operations: [Operation] = [
 ]
 
 func fsckClean(_ runner: Runner, _ dir: String) -> (Bool, String) {
-    for name in ["ws", "peer", "restored"] where FileManager.default.fileExists(atPath: dir + "/" + name + "/config.xml") {
+    for name in Template.stores + ["restored"] where FileManager.default.fileExists(atPath: dir + "/" + name + "/config.xml") {
         let o = runner.run(["fsck", "--store", dir + "/" + name])
         if o.status != 0 { return (false, "fsck \(name) exit \(o.status): \(o.stdout.suffix(400)) \(o.stderr.suffix(200))") }
     }
     return (true, "")
 }
 
+/// Notification IDs in `outbox list` with their status.
+func outboxStatus(_ runner: Runner, _ store: String) -> [String: String]? {
+    let o = runner.run(["outbox", "list", "--store", store, "--json"])
+    guard o.status == 0, let json = try? JSONSerialization.jsonObject(with: Data(o.stdout.utf8)) as? [String: Any],
+          let entries = json["outbox"] as? [[String: Any]] else { return nil }
+    var result: [String: String] = [:]
+    for entry in entries {
+        guard let id = entry["notification"] as? String, let status = entry["status"] as? String else { return nil }
+        result[id] = status
+    }
+    return result
+}
+
+/// The notification IDs a gateway log holds (one JSON payload per line).
+func gatewayLog(_ path: String) -> [String] {
+    guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+    return text.split(separator: "\n").compactMap { line in
+        (try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])?["notification"] as? String
+    }
+}
+
+/// `serve` killed in the middle of a workstation's push.
+@MainActor func serveTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random) -> (String, String?) {
+    do { try template.copy(to: dir) } catch { return ("serve", "setup: \(error)") }
+    let byFault = rng.below(2) == 0
+    let nth = 1 + rng.below(60)
+    let delay = Double(rng.below(300)) / 1000
+    let how = byFault ? "fault kill in the server at point \(nth)" : "server SIGKILL \(Int(delay * 1000)) ms into the sync"
+    let label = "serve, \(how)"
+    let (server, url) = runner.startServer(store: dir + "/portal", fault: byFault ? "op=any,nth=\(nth),errno=kill" : nil)
+    let syncArgs = { (url: String) in ["sync", url, "--store", dir + "/ws", "--token-file", template.root + "/ws.token", "--json"] }
+    var client = Outcome(status: -1, killed: false, stdout: "", stderr: "no server")
+    if let url {
+        if byFault {
+            client = runner.run(syncArgs(url))
+        } else {
+            // Kill the server from a second thread while the client runs.
+            let pid = server.processIdentifier
+            let killer = Thread { usleep(UInt32(delay * 1_000_000)); kill(pid, SIGKILL) }
+            killer.start()
+            client = runner.run(syncArgs(url))
+            usleep(UInt32(delay * 1_000_000) + 1000)
+        }
+    }
+    let serverKilled = !server.isRunning || server.terminationReason == .uncaughtSignal
+    if serverKilled && url != nil { killedTrials += 1 }  // a fault at startup kills no push
+    _ = runner.stop(server)
+    server.waitUntilExit()
+    // A client that exited 0 was told the exchange happened: it must be on the portal.
+    if client.status == 0 && threadShow(runner, dir + "/portal", template.thread) == nil {
+        return (label, "sync exited 0 but the pushed thread is not on the portal")
+    }
+    if client.status != 0 && client.status != 74 && client.status != 75 && url != nil {
+        return (label, "sync exit \(client.status) (expected 0, 74 or 75): \(client.stderr.prefix(300))")
+    }
+    let (clean, why) = fsckClean(runner, dir)
+    if !clean { return (label, "after the kill: \(why)") }
+    // Restart and retry.
+    let (again, url2) = runner.startServer(store: dir + "/portal", fault: nil)
+    defer { _ = runner.stop(again) }
+    guard let url2 else { return (label, "the portal does not start again after the kill") }
+    let retry = runner.run(syncArgs(url2))
+    guard retry.status == 0 else { return (label, "retried sync exit \(retry.status): \(retry.stderr.prefix(300))") }
+    guard runner.stop(again) else { return (label, "serve did not stop on SIGTERM") }
+    guard threadShow(runner, dir + "/portal", template.thread) != nil else { return (label, "after the retry the thread is not on the portal") }
+    let (cleanAfter, whyAfter) = fsckClean(runner, dir)
+    if !cleanAfter { return (label, "after the retry: \(whyAfter)") }
+    return (label, nil)
+}
+
+/// `outbox deliver` killed while it hands notifications to the gateway.
+@MainActor func deliverTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random) -> (String, String?) {
+    do { try template.copy(to: dir) } catch { return ("deliver", "setup: \(error)") }
+    let log = dir + "/gateway.log"
+    let args = ["outbox", "deliver", "--store", dir + "/outbox", "--retry-after", "0",
+                "--command", "cat >> '\(log)'; echo >> '\(log)'", "--json"]
+    let byFault = rng.below(2) == 0
+    let outcome: Outcome
+    let how: String
+    if byFault {
+        let nth = 1 + rng.below(40)
+        how = "fault kill at point \(nth)"
+        outcome = runner.run(args, fault: "op=any,nth=\(nth),errno=kill")
+    } else {
+        let delay = Double(rng.below(150)) / 1000
+        how = "SIGKILL after \(Int(delay * 1000)) ms"
+        outcome = runner.run(args, killAfter: delay)
+    }
+    let label = "deliver, \(how)"
+    if outcome.killed { killedTrials += 1 }
+    if !outcome.killed && outcome.status != 0 { return (label, "exit \(outcome.status) without a kill: \(outcome.stderr.prefix(300))") }
+    usleep(50_000)  // a gateway shell orphaned by the kill finishes its append
+    guard let status = outboxStatus(runner, dir + "/outbox") else { return (label, "outbox list fails after the kill") }
+    let handed = Set(gatewayLog(log))
+    // Nothing is marked sent that the gateway was not given.
+    let sentUnseen = status.filter { $0.value == "sent" && !handed.contains($0.key) }
+    if !sentUnseen.isEmpty { return (label, "\(sentUnseen.count) notification(s) marked sent but never handed to the gateway") }
+    if outcome.status == 0 && status.values.contains(where: { $0 != "sent" }) {
+        return (label, "deliver exited 0 but notifications are still pending")
+    }
+    let (clean, why) = fsckClean(runner, dir)
+    if !clean { return (label, "after the kill: \(why)") }
+    let retry = runner.run(args)
+    guard retry.status == 0 else { return (label, "retry exit \(retry.status): \(retry.stderr.prefix(300))") }
+    guard let after = outboxStatus(runner, dir + "/outbox") else { return (label, "outbox list fails after the retry") }
+    if after.values.contains(where: { $0 != "sent" }) { return (label, "after the retry notifications are still pending") }
+    let handedAfter = Set(gatewayLog(log))
+    if !Set(after.keys).isSubset(of: handedAfter) { return (label, "after the retry a notification was never handed to the gateway") }
+    let (cleanAfter, whyAfter) = fsckClean(runner, dir)
+    if !cleanAfter { return (label, "after the retry: \(whyAfter)") }
+    return (label, nil)
+}
+
 @MainActor func crashTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random) -> (String, String?) {
-    let operation = operations[rng.below(operations.count)]
+    let names = (operations.map(\.name) + ["serve", "deliver"]).filter { options.only?.contains($0) ?? true }
+    let name = names[rng.below(names.count)]
+    if name == "serve" { return serveTrial(runner, template, dir, &rng) }
+    if name == "deliver" { return deliverTrial(runner, template, dir, &rng) }
+    let operation = operations.first { $0.name == name }!
     do { try template.copy(to: dir) } catch { return (operation.name, "setup: \(error)") }
     let args = operation.args(template, dir)
     let byFault = rng.below(2) == 0
@@ -392,6 +593,10 @@ func locateSatchel(_ given: String?) -> String {
 }
 
 let options = parseOptions()
+if let only = options.only, only.isEmpty || !only.isSubset(of: Set(operations.map(\.name) + ["serve", "deliver"])) {
+    print("--only takes a comma-separated list of: \((operations.map(\.name) + ["serve", "deliver"]).joined(separator: ", "))")
+    exit(64)
+}
 let runner = Runner(satchel: locateSatchel(options.satchel))
 guard FileManager.default.isExecutableFile(atPath: runner.satchel) else {
     print("no satchel binary at \(runner.satchel) (build it, or pass --satchel PATH)")
