@@ -15,7 +15,8 @@
 // corrupt: each trial damages one random file of a store (fsck must exit 1, and gc must not
 // remove any reachable object: the acknowledged thread still reads after a repair-free gc
 // attempt), a bundle (verify and apply must exit 65, the store unchanged), or a backup
-// (verify must exit 1 or 65).
+// (verify must exit 1 or 65), or a store that then syncs with a clean peer (the peer's fsck
+// must stay clean: damage is never propagated; the sync fails, or carries only intact objects).
 //
 // Two more kinds of crash trial run whole services: `serve` (a portal serving HTTP sync is
 // killed in the middle of a workstation's push, by a fault-point kill inside the server or
@@ -512,13 +513,41 @@ func snapshot(_ root: String) -> [String: Data] {
 }
 
 /// Counts for the corruption summary.
-struct CorruptionCounts { var store = 0, bundle = 0, backup = 0, detected = 0, harmless = 0 }
+struct CorruptionCounts { var store = 0, bundle = 0, backup = 0, sync = 0, detected = 0, harmless = 0 }
 
 @MainActor func corruptTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random,
                   _ counts: inout CorruptionCounts) -> (String, String?) {
     do { try template.copy(to: dir) } catch { return ("setup", "\(error)") }
     let fm = FileManager.default
-    switch rng.below(3) {
+    switch rng.below(4) {
+    case 3:
+        // A damaged store syncing with a clean peer: the damage must stop at the sender.
+        counts.sync += 1
+        let targets = files(under: dir + "/ws").filter { $0.contains("/objects/") || $0.contains("/packs/") || $0.contains("/refs/") }
+        guard let what = damage(targets, &rng) else { return ("sync", "nothing to damage") }
+        let label = "sync: \(what)"
+        let damaged = runner.run(["fsck", "--store", dir + "/ws"]).status != 0
+        let sync = runner.run(["sync", dir + "/peer", "--store", dir + "/ws"])
+        let peerFsck = runner.run(["fsck", "--store", dir + "/peer"])
+        guard peerFsck.status == 0 else { return (label, "the damage reached the peer: fsck exit \(peerFsck.status): \(peerFsck.stdout.prefix(300))") }
+        if sync.status != 0 {
+            // Refused: the peer (fsck clean, checked above) still reads its own thread.
+            guard threadCount(runner, dir + "/peer") >= 1 else { return (label, "after a refused sync the peer cannot list its thread") }
+            counts.detected += 1
+            return (label, nil)
+        }
+        if damaged {
+            // The sync succeeded although the store was damaged: allowed only when the damage
+            // was outside what the sync carried, and then the peer must read the thread intact.
+            guard let shown = threadShow(runner, dir + "/peer", template.thread),
+                  ((shown["messages"] as? [Any])?.count ?? 0) >= 1 else {
+                return (label, "sync exited 0 from a damaged store and the peer cannot read the thread")
+            }
+            counts.detected += 1
+        } else {
+            counts.harmless += 1
+        }
+        return (label, nil)
     case 0:
         counts.store += 1
         // Objects, packs, indexes and refs: everything fsck vouches for.
@@ -636,7 +665,7 @@ for trial in 0..<options.trials {
 let seconds = Int(Date().timeIntervalSince(started))
 let mix = byOperation.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
 if options.mode == "corrupt" {
-    print("corrupt: \(options.trials) trials (store \(counts.store), bundle \(counts.bundle), backup \(counts.backup)), "
+    print("corrupt: \(options.trials) trials (store \(counts.store), bundle \(counts.bundle), backup \(counts.backup), sync from a damaged store \(counts.sync)), "
           + "\(counts.detected) damages detected, \(counts.harmless) harmless (loose-object padding bit, content intact), "
           + "\(failures) failures, seed \(options.seed), \(seconds) s")
 } else {
