@@ -3,7 +3,11 @@
 #include <stdio.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <sys/file.h>
 #include "CSatchelSystem.h"
+
+int satchel_flock_shared(int fd) { return flock(fd, LOCK_SH); }
+int satchel_flock_exclusive_nowait(int fd) { return flock(fd, LOCK_EX | LOCK_NB); }
 
 #ifdef __linux__
 int satchel_syncfs(int fd) { return syncfs(fd); }

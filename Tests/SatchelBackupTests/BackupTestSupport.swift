@@ -82,8 +82,8 @@ func reachable(_ repository: Repository) throws -> Set<ObjectID> {
     return seen
 }
 
-func fsckClean(_ repository: Repository) -> Bool {
-    repository.store.fsck(checkManifest: { _, bytes in
+func fsckClean(_ repository: Repository) throws -> Bool {
+    try repository.store.fsck(checkManifest: { _, bytes in
         do { _ = try AnyManifest.decode(bytes, trust: .untrusted); return nil } catch { return "\(error)" }
     }).isClean
 }

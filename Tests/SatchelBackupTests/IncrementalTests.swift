@@ -39,7 +39,7 @@ import Testing
         #expect(try refMap(restored) == refMap(laptop))
         #expect(try reachable(restored) == reachable(laptop))
         #expect(restored.config.retiredReplicas == [laptop.replica])
-        #expect(fsckClean(restored))
+        #expect(try fsckClean(restored))
 
         let report = try Backup.verify(inc2, passphrase: pass, bases: [full, inc1])
         #expect(report.isClean, "\(report.problems)")

@@ -66,6 +66,6 @@ import Testing
         let version = try restored.thread(t1.thread).1.version
         #expect((version.counters[restored.replica] ?? 0) >= 1)
         #expect(version.counters[oldReplica] == oldVersion.counters[oldReplica])
-        #expect(fsckClean(restored))
+        #expect(try fsckClean(restored))
     }
 }

@@ -13,7 +13,8 @@ import Testing
         var compose = request(to: ["u1"])
         compose.bccLists = ["nursing"]
         let sent = try ws.send(compose).threads[0]
-        #expect(ws.fsck().isClean, "\(ws.fsck().problems)")
+        let report = try ws.fsck()
+        #expect(report.isClean, "\(report.problems)")
         let threadHead = try #require(try ws.store.refs.read(RefName("threads/" + sent.thread)))
         let directory = try #require(try ws.store.refs.read(RefName("directory")))
         let envelopes = try ws.store.refs.list(prefix: "envelopes/")
@@ -24,7 +25,7 @@ import Testing
         try ws.store.refs.update(RefName("threads/T-forged"), from: nil, to: directory)
         try ws.store.refs.update(RefName("drafts/D-blob"), from: nil, to: blob)
         try ws.store.refs.update(RefName("threads/a/b"), from: nil, to: threadHead)
-        let problems = ws.fsck().problems
+        let problems = try ws.fsck().problems
         #expect(problems.contains { $0.kind == "wrong-kind" && $0.object == envelopes[0].name.rawValue })
         #expect(problems.contains { $0.kind == "wrong-kind" && $0.object == "threads/T-forged" })
         #expect(problems.contains { $0.kind == "wrong-kind" && $0.object == "drafts/D-blob" })

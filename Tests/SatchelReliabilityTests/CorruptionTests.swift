@@ -64,7 +64,7 @@ import Testing
         let target = targets[rng.below(targets.count)]
         let what = try Self.damage(target, &rng)
         let repository = try Repository.open(at: root)
-        let report = repository.fsck()
+        let report = try repository.fsck()
         if report.isClean {
             // Only possible when the damage changed no information: a flipped padding bit after
             // the final deflate block of a loose object (zlib and the ID both check the decoded

@@ -152,7 +152,7 @@ import Testing
     static func checkStores(_ template: Template, _ dir: String, context: String) throws {
         for name in ["ws", "peer", "restored"] where FileManager.default.fileExists(atPath: dir + "/" + name + "/config.xml") {
             let repository = try Repository.open(at: dir + "/" + name)
-            let report = repository.fsck()
+            let report = try repository.fsck()
             #expect(report.isClean, "\(context): fsck of \(name): \(report.problems)")
             if name != "peer" {
                 #expect(try repository.threadView(template.thread).messages.count >= 1, "\(context): acknowledged thread lost in \(name)")

@@ -19,7 +19,7 @@ import Testing
         let path = store.loose.path(of: id)
         try flipBit(in: path, at: fileSize(path) / 2)
         #expect { try store.read(id) } throws: { ($0 as? StoreError)?.isDamage == true }
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.problems.count == 1)
         #expect(report.problems.first?.object == id.description)
         #expect(["corrupt", "wrong-name"].contains(report.problems.first?.kind ?? ""))
@@ -33,7 +33,7 @@ import Testing
         let path = store.loose.path(of: id)
         try truncate(path, to: fileSize(path) - 100)
         #expect { try store.read(id) } throws: { ($0 as? StoreError)?.code == .truncated }
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.problems.map(\.kind) == ["truncated"])
     }
 
@@ -47,7 +47,7 @@ import Testing
         try FileManager.default.copyItem(atPath: store.loose.path(of: a), toPath: wrong)
         #expect { try store.read(b) } throws: { ($0 as? StoreError)?.code == .corrupt }
         #expect(try store.read(a).bytes.count > 0)
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.problems.map(\.kind) == ["wrong-name"])
         #expect(report.problems.first?.object == b.description)
     }
@@ -60,7 +60,7 @@ import Testing
         try flipBit(in: store.loose.path(of: id), at: 40)
         #expect(try store.put(.blob, bytes) == id)  // verified, not trusted: rewritten
         #expect(try store.read(id).bytes == bytes)
-        #expect(store.fsck().isClean)
+        #expect(try store.fsck().isClean)
     }
 
     func packedStore(_ dir: TempDirectory) throws -> (ObjectStore, [ObjectID], PackFile) {
@@ -80,7 +80,7 @@ import Testing
         try flipBit(in: pack.packPath, at: Int(location.offset) + Int(location.size) / 2)
         #expect { try store.read(victim) } throws: { ($0 as? StoreError)?.isDamage == true }
         #expect(try store.read(ids[8]).bytes.count == 3000)  // neighbours still read
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.problems.contains { $0.object == victim.description })
         #expect(report.problems.contains { $0.kind == "pack" })  // pack checksum fails too
     }
@@ -90,7 +90,7 @@ import Testing
         let (store, ids, pack) = try packedStore(dir)
         try truncate(pack.packPath, to: fileSize(pack.packPath) / 2)
         #expect { try store.read(ids.last!) } throws: { ($0 as? StoreError)?.isDamage == true }
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.problems.contains { $0.kind == "pack" })
         #expect(report.problems.contains { $0.kind == "truncated" || $0.kind == "corrupt" })
     }
@@ -101,7 +101,7 @@ import Testing
         try flipBit(in: pack.indexPath, at: PackFormat.headerSize + PackFormat.fanoutSize + 40)
         let reopened = try ObjectStore(root: store.root)
         #expect { try reopened.read(ids[0]) } throws: { ($0 as? StoreError)?.code == .notFound }
-        let report = reopened.fsck()
+        let report = try reopened.fsck()
         #expect(report.problems.contains { $0.kind == "pack-index" })
     }
 
@@ -111,11 +111,11 @@ import Testing
         let blob = try store.put(.blob, Array("attachment".utf8))
         let manifest = try store.put(.manifest, Array("<m ref=\"\(blob)\"/>".utf8))
         try store.refs.update(RefName("threads/t1"), from: nil, to: manifest)
-        #expect(store.fsck().isClean)
+        #expect(try store.fsck().isClean)
         try FileManager.default.removeItem(atPath: store.loose.path(of: blob))
         let missing = ObjectID.compute(kind: .manifest, payload: Array("gone".utf8))
         try store.refs.update(RefName("threads/t2"), from: nil, to: missing)
-        let kinds = store.fsck().problems.map(\.kind).sorted()
+        let kinds = try store.fsck().problems.map(\.kind).sorted()
         #expect(kinds == ["dangling-ref", "missing-object"])
     }
 
@@ -126,7 +126,7 @@ import Testing
         _ = FileManager.default.createFile(atPath: store.objectsDirectory + "/ab/not-an-id", contents: Data([1]))
         _ = FileManager.default.createFile(atPath: store.packsDirectory + "/pack-x.pack", contents: Data([1]))
         // A pack without an index is a leftover of an interrupted writer, not damage (#12).
-        let kinds = store.fsck().problems.map(\.kind).sorted()
+        let kinds = try store.fsck().problems.map(\.kind).sorted()
         #expect(kinds == ["bad-file"])
     }
 }

@@ -99,7 +99,7 @@ import Testing
         let (packed, ids) = try packedStore(dir)
         let store = try forgeIndex(packed) { $0[0].offset = value }
         #expect(store.packSet.packs.isEmpty)
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.problems.contains { $0.kind == "pack-index" && $0.detail.contains("offset") })
         for id in ids { #expect(throws: StoreError.self) { try store.read(id) } }
         #expect(throws: StoreError.self) { try store.gc(grace: 0) }
@@ -110,7 +110,7 @@ import Testing
         let dir = TempDirectory()
         let (packed, _) = try packedStore(dir)
         let store = try forgeIndex(packed) { $0[1].size = value }
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.problems.contains { $0.kind == "pack-index" })
     }
 
@@ -130,7 +130,7 @@ import Testing
             return error.code == .corrupt && error.message.contains("change log")
         }
         #expect(try store.refs.read(RefName("threads/b")) == nil)
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.problems.contains { $0.kind == "change-log" })
     }
 

@@ -15,7 +15,7 @@ import Testing
             #expect(back.bytes == bytes)
             #expect(try store.info(id).length == UInt64(size))
         }
-        #expect(store.fsck().isClean)
+        #expect(try store.fsck().isClean)
     }
 
     @Test func compressibleTextIsDeflatedAndRandomBytesAreStored() throws {
@@ -120,7 +120,7 @@ import Testing
             #expect(back.bytes == textBytes(2048, seed: UInt64(i)))
             #expect(back.kind == (i % 2 == 0 ? .blob : .manifest))
         }
-        let report = store.fsck()
+        let report = try store.fsck()
         #expect(report.isClean, "\(report.problems)")
         #expect(report.objects == 501)
     }

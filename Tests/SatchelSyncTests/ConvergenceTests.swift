@@ -116,6 +116,6 @@ import Testing
         #expect(try Clinic.heads(replicas[0], prefix: "drafts/") == Clinic.heads(replicas[1], prefix: "drafts/"))
         #expect(try replicas[0].drafts(as: "s1") == replicas[1].drafts(as: "s1"))
         #expect(try replicas[2].store.refs.list(prefix: "drafts/").isEmpty)
-        for replica in replicas { #expect(replica.store.fsck().isClean) }
+        for replica in replicas { #expect(try replica.store.fsck().isClean) }
     }
 }

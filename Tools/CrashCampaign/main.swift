@@ -4,6 +4,7 @@
 //
 //   CrashCampaign crash   [--trials N] [--seed S] [--satchel PATH] [--keep] [--only serve,deliver,...]
 //   CrashCampaign corrupt [--trials N] [--seed S] [--satchel PATH] [--keep]
+//   CrashCampaign stress  [--trials N] [--seconds D] [--satchel PATH] [--keep]   (Stress.swift)
 //
 // crash: each trial copies a prepared clinic (a workstation with one acknowledged thread, a
 // peer, a bundle from the peer, a backup), runs one of compose, bulk send, reply, close, gc,
@@ -35,6 +36,8 @@ struct Options {
     var seed: UInt64 = UInt64(Date().timeIntervalSince1970)
     var satchel: String?
     var keep = false
+    /// Length of one stress run.
+    var seconds = 30.0
     /// Crash trials only of these operations (names as in the summary line); nil: all.
     var only: Set<String>?
 }
@@ -51,6 +54,7 @@ func parseOptions() -> Options {
         case "--seed": options.seed = UInt64(value) ?? options.seed; i += 1
         case "--satchel": options.satchel = value; i += 1
         case "--keep": options.keep = true
+        case "--seconds": options.seconds = Double(value) ?? options.seconds; i += 1
         case "--only": options.only = Set(value.split(separator: ",").map(String.init)); i += 1
         default:
             FileHandle.standardError.write(Data("unknown argument \(args[i])\n".utf8))
@@ -81,7 +85,7 @@ struct Outcome {
     var stderr: String
 }
 
-final class Runner {
+final class Runner: Sendable {
     let satchel: String
     init(satchel: String) { self.satchel = satchel }
 
@@ -640,6 +644,18 @@ let template: Template
 do { template = try Template(runner: runner, root: work + "/template") } catch {
     print("setup failed: \(error)")
     finish(70)
+}
+if options.mode == "stress" {
+    var failed = 0
+    for trial in 0..<options.trials {
+        let (summary, failures) = stress(runner, template, work + "/stress-\(trial)", seconds: options.seconds, hangLimit: 60)
+        print("stress \(trial + 1)/\(options.trials), \(Int(options.seconds)) s: \(summary)")
+        for failure in failures { print("FAIL: \(failure)") }
+        if !failures.isEmpty { failed += 1 }
+        if !options.keep { try? FileManager.default.removeItem(atPath: work + "/stress-\(trial)") }
+    }
+    print("stress: \(options.trials) run(s), \(failed) with failures")
+    finish(failed == 0 ? 0 : 1)
 }
 var failures = 0
 /// Crash trials whose command was actually stopped by SIGKILL (the rest finished first).

@@ -111,7 +111,7 @@ extension Bench {
                         guard stats.packs == 1, stats.packedObjects == objects, stats.looseObjects == 0 else {
                             throw BenchError("Satchel batch left \(stats.packs) packs, \(stats.packedObjects) packed, \(stats.looseObjects) loose")
                         }
-                        let report = store.fsck()
+                        let report = try store.fsck()
                         guard report.isClean, report.objects == objects else {
                             throw BenchError("fsck after batch: \(report.objects) objects, problems: \(report.problems.prefix(3))")
                         }
@@ -145,7 +145,7 @@ extension Bench {
             { run in
                 try self.satchel(.loose, input: corpus.pathsPath) { store, _ in
                     if run == 0 {
-                        let report = store.fsck()
+                        let report = try store.fsck()
                         guard report.isClean, report.objects == objects else {
                             throw BenchError("fsck after loose puts: \(report.objects) objects, problems: \(report.problems.prefix(3))")
                         }

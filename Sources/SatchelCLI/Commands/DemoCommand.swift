@@ -146,8 +146,8 @@ struct DemoCommand: AsyncParsableCommand {
         say("  new work on the restored laptop synced with the portal; converged: \(afterRestore)")
 
         step("fsck rehashes every object on both stores.")
-        let reports = [restored.store.fsck(checkManifest: StoreContext.manifestChecker),
-                       portal.store.fsck(checkManifest: StoreContext.manifestChecker)]
+        let reports = [try restored.store.fsck(checkManifest: StoreContext.manifestChecker),
+                       try portal.store.fsck(checkManifest: StoreContext.manifestChecker)]
         let clean = reports.allSatisfy(\.isClean)
         say("  restored laptop: \(reports[0].objects) objects, portal: \(reports[1].objects) objects, problems: \(reports.map(\.problems.count).reduce(0, +))")
 

@@ -25,7 +25,7 @@ struct FsckCommand: AsyncParsableCommand {
 
     func run() async throws {
         let context = try StoreContext.open(global)
-        let report = context.fsck()
+        let report = try context.fsck()
         if global.json {
             try Output.json(Result(objects: report.objects,
                                    problems: report.problems.map { .init(kind: $0.kind, object: $0.object, detail: $0.detail) }))

@@ -83,9 +83,9 @@ extension Repository {
     /// The store's fsck (objects, packs, refs, change log, symlinks) plus what only the
     /// messaging layer can check: every manifest decodes and validates against its schema, and
     /// every ref names a manifest of a vocabulary its namespace allows (``RefVocabularies``).
-    public func fsck() -> FsckReport {
+    public func fsck() throws -> FsckReport {
         var namespaces: [ObjectID: String] = [:]
-        var report = store.fsck { id, bytes in
+        var report = try store.fsck { id, bytes in
             do {
                 let manifest = try AnyManifest.decode(bytes, trust: .untrusted)
                 namespaces[id] = manifest.vocabulary.namespace

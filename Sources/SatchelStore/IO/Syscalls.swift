@@ -23,6 +23,22 @@ enum Sys {
         }
     }
 
+    /// Opens (creating if needed) a lock file for flock(2); the caller closes it, which
+    /// releases any lock it holds.
+    static func openLockFile(_ path: String) throws(Errno) -> FileDescriptor {
+        FileDescriptor(rawValue: try retrying { Glibc.open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644) })
+    }
+
+    /// flock(2) shared, waiting as long as it takes.
+    static func lockShared(_ fd: FileDescriptor) throws(Errno) {
+        try retrying { satchel_flock_shared(fd.rawValue) }
+    }
+
+    /// flock(2) exclusive without waiting: `.wouldBlock` when someone holds it.
+    static func tryLockExclusive(_ fd: FileDescriptor) throws(Errno) {
+        try retrying { satchel_flock_exclusive_nowait(fd.rawValue) }
+    }
+
     static func fsync(_ fd: FileDescriptor) throws(Errno) {
         try FaultInjection.check(.fsync)
         try retrying { Glibc.fsync(fd.rawValue) }

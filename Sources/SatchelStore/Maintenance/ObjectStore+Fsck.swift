@@ -30,12 +30,30 @@ extension ObjectStore {
     /// checksums, that every ref points at an existing object and that every object a
     /// manifest mentions exists. `checkManifest` lets the layer above validate manifest
     /// content (schemas); it returns a problem description or nil.
-    public func fsck(checkManifest: ((ObjectID, [UInt8]) -> String?)? = nil) -> FsckReport {
+    ///
+    /// Safe on a live store. fsck holds gc's lease (gc and fsck never run at once: gc removes
+    /// files fsck is reading), renewing it as it goes; it throws `.busy` when gc holds it beyond
+    /// the wait. Writers go on meanwhile: an object or ref that appears after the scan is
+    /// examined when something names it, so new work is never reported as damage.
+    public func fsck(checkManifest: ((ObjectID, [UInt8]) -> String?)? = nil) throws -> FsckReport {
+        let lock = try LeaseLock.acquire(root + "/tmp/gc.lock", tempDirectory: tempDirectory)
+        defer { lock.release() }
+        var renewed = Sys.monotonic()
+        var leaseLost = false
+        func keepLease() {
+            guard Sys.monotonic() - renewed > lock.ttl / 4 else { return }
+            do { try lock.renew() } catch { leaseLost = true }
+            renewed = Sys.monotonic()
+        }
         var problems: [FsckProblem] = []
         var good = Set<ObjectID>()
-        var mentioned: [(by: ObjectID, id: ObjectID)] = []
+        /// Every object examined (intact or not): examined once.
+        var seen = Set<ObjectID>()
+        var mentionsBy: [ObjectID: [ObjectID]] = [:]
 
         func examine(_ id: ObjectID, what: String, _ read: (_ sink: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectKind) {
+            keepLease()
+            seen.insert(id)
             var manifest: [UInt8] = []
             var isManifest: Bool?
             do {
@@ -45,7 +63,7 @@ extension ObjectStore {
                 }
                 good.insert(id)
                 if kind == .manifest {
-                    for ref in References.scan(manifest) { mentioned.append((id, ref)) }
+                    mentionsBy[id, default: []] += References.scan(manifest)
                     if let check = checkManifest, let problem = check(id, manifest) {
                         problems.append(FsckProblem(kind: "invalid-manifest", object: id.description, detail: problem))
                     }
@@ -103,6 +121,15 @@ extension ObjectStore {
             }
         }
 
+        /// Whether `id` is intact, examining it now if the scan did not see it (a writer stored
+        /// it after its part of the scan).
+        func isGood(_ id: ObjectID) -> Bool {
+            if !seen.contains(id) && contains(id) {
+                examine(id, what: "object \(id) (stored during the check)") { sink in try self.read(id, into: sink).kind }
+            }
+            return good.contains(id)
+        }
+
         // Refs.
         do {
             try refs.walkAll { relative in
@@ -111,7 +138,7 @@ extension ObjectStore {
                     return
                 }
                 do {
-                    if let id = try refs.read(name), !good.contains(id) {
+                    if let id = try refs.read(name), !isGood(id) {
                         problems.append(FsckProblem(kind: "dangling-ref", object: name.rawValue,
                                                     detail: "points at \(id), which is missing or damaged"))
                     }
@@ -137,21 +164,23 @@ extension ObjectStore {
         // Connectivity: what the manifests reachable from refs mention must exist. A manifest no
         // ref reaches (left by an interrupted write, or garbage) may mention objects that were
         // never stored: that is not damage, and gc removes it.
-        var mentionsBy: [ObjectID: [ObjectID]] = [:]
-        for (by, id) in mentioned { mentionsBy[by, default: []].append(id) }
         var reached = Set<ObjectID>()
         var pending = ((try? refs.list()) ?? []).map(\.id)
         var reported = Set<ObjectID>()
         while let id = pending.popLast() {
             guard reached.insert(id).inserted else { continue }
+            _ = isGood(id)  // a ref moved after the scan: read what it names now
             for mention in mentionsBy[id] ?? [] {
-                if good.contains(mention) {
+                if isGood(mention) {
                     pending.append(mention)
                 } else if reported.insert(mention).inserted {
                     problems.append(FsckProblem(kind: "missing-object", object: mention.description,
                                                 detail: "mentioned by manifest \(id) but missing or damaged"))
                 }
             }
+        }
+        if leaseLost {
+            throw StoreError(.busy, "fsck lost its lease on the store (it was not renewed in time); run it again", path: lock.path)
         }
         return FsckReport(objects: good.count + Set(problems.compactMap { ObjectID($0.object) }).subtracting(good).count,
                           problems: problems)

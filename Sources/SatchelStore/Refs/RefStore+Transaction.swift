@@ -58,38 +58,40 @@ extension RefStore {
         }
         let effective = sorted.filter { $0.expected != $0.new }
         guard !effective.isEmpty else { return }
-        try changeLog.append(effective)
-        if effective.count == 1 {
-            try apply(effective[0], durable: true)
-            return
-        }
-        let journal = tempDirectory + "/" + Self.journalPrefix + Sys.randomToken() + Self.journalSuffix
-        try FileIO.writeFileDurably(journal, Self.encodeJournal(effective), tempDirectory: tempDirectory)
-        do {
-            for update in effective { try apply(update, durable: false) }
-            // One barrier for every ref file and directory entry written: syncfs. (The journal
-            // covers a crash before it: refs left at their expected values are rolled forward.)
-            try Sys.syncFileSystem(directory)
-        } catch {
-            // A write failed half-way while this process lives on (a server, a retrying
-            // client): some refs moved, others not. Finish now, each ref durably; if that fails
-            // too, hand the journal to the next open (as if this process had died) and say so.
-            do {
-                try rollForward(effective)
-                try Sys.syncFileSystem(directory)
-            } catch let second {
-                try? FileIO.writeFileDurably(journal, Self.encodeJournal(effective, pid: 0), tempDirectory: tempDirectory)
-                throw StoreError.io(second, path: journal,
-                                    "cannot finish ref transaction (\(error)); the next open of the store completes it")
+        try inFlight {
+            try changeLog.append(effective)
+            if effective.count == 1 {
+                try apply(effective[0], durable: true)
+                return
             }
-        }
-        // Durable from here on: a journal left behind only makes the next open re-check refs
-        // that already hold their new values.
-        do {
-            try Sys.unlink(journal)
-            try Sys.fsyncDirectory(tempDirectory)
-        } catch {
-            try? FileIO.writeFileDurably(journal, Self.encodeJournal(effective, pid: 0), tempDirectory: tempDirectory)
+            let journal = tempDirectory + "/" + Self.journalPrefix + Sys.randomToken() + Self.journalSuffix
+            try FileIO.writeFileDurably(journal, Self.encodeJournal(effective), tempDirectory: tempDirectory)
+            do {
+                for update in effective { try apply(update, durable: false) }
+                // One barrier for every ref file and directory entry written: syncfs. (The journal
+                // covers a crash before it: refs left at their expected values are rolled forward.)
+                try Sys.syncFileSystem(directory)
+            } catch {
+                // A write failed half-way while this process lives on (a server, a retrying
+                // client): some refs moved, others not. Finish now, each ref durably; if that fails
+                // too, hand the journal to the next open (as if this process had died) and say so.
+                do {
+                    try rollForward(effective)
+                    try Sys.syncFileSystem(directory)
+                } catch let second {
+                    try? FileIO.writeFileDurably(journal, Self.encodeJournal(effective, pid: 0), tempDirectory: tempDirectory)
+                    throw StoreError.io(second, path: journal,
+                                        "cannot finish ref transaction (\(error)); the next open of the store completes it")
+                }
+            }
+            // Durable from here on: a journal left behind only makes the next open re-check refs
+            // that already hold their new values.
+            do {
+                try Sys.unlink(journal)
+                try Sys.fsyncDirectory(tempDirectory)
+            } catch {
+                try? FileIO.writeFileDurably(journal, Self.encodeJournal(effective, pid: 0), tempDirectory: tempDirectory)
+            }
         }
     }
 

@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// Named pointers to objects (thread heads, draft heads, checkpoints): one small file per ref
 /// under `refs/`, holding `sha256:<hex>\n`.
 ///
@@ -40,6 +42,59 @@ public final class RefStore: Sendable {
         return id
     }
 
+    /// The commit barrier. A ref change appends its change-log record before it moves the ref
+    /// (a crash can leave a record without its change, never a change without a record); for
+    /// that span the writer holds a shared flock(2) on `tmp/refs-commit.lock` (released by the
+    /// kernel if the process dies). ``settle()`` takes it exclusively and lets it go at once: a
+    /// reader that read change-log records and then settles knows every change those records
+    /// describe has reached its ref, or never will (its writer died). Sync reads the log, then
+    /// settles, then reads refs: without it a bundle could carry a ref's old value (or miss a
+    /// new ref) while its `upTo` counts the change as sent, and the peer would never get it.
+    var commitLockPath: String { tempDirectory + "/refs-commit.lock" }
+
+    func inFlight<T>(_ body: () throws -> T) throws -> T {
+        let fd: FileDescriptor
+        do {
+            fd = try Sys.openLockFile(commitLockPath)
+            try Sys.lockShared(fd)
+        } catch {
+            throw StoreError.io(error, path: commitLockPath, "cannot take the ref commit lock")
+        }
+        defer { try? fd.close() }
+        return try body()
+    }
+
+    /// Waits until no ref change whose change-log record is already written is still in
+    /// flight (at most ``lockWait`` seconds; `.busy` after that). See ``commitLockPath``.
+    public func settle() throws {
+        let fd: FileDescriptor
+        do { fd = try Sys.openLockFile(commitLockPath) } catch {
+            throw StoreError.io(error, path: commitLockPath, "cannot open the ref commit lock")
+        }
+        defer { try? fd.close() }
+        let deadline = Sys.monotonic() + lockWait
+        var delay = 0.0005
+        while true {
+            do {
+                try Sys.tryLockExclusive(fd)
+                break
+            } catch .wouldBlock {
+                guard Sys.monotonic() < deadline else {
+                    throw StoreError(.busy, "ref changes kept the store busy for \(Int(lockWait)) s", path: commitLockPath)
+                }
+                Sys.sleep(seconds: delay)
+                delay = min(delay * 2, 0.02)
+            } catch {
+                throw StoreError.io(error, path: commitLockPath, "cannot take the ref commit lock")
+            }
+        }
+        // No change is in flight now: a ref-transaction journal still here belongs to a writer
+        // that died; its records are in the log, so finish it before anyone reads refs against
+        // them (the store's next open would, but a long-running server may not open it again).
+        try recoverInterruptedTransactions()
+        // Closing the descriptor (deferred) releases the lock.
+    }
+
     /// Sets `name` to `new` (nil deletes it) if it currently holds `expected` (nil: must not
     /// exist). Throws `.conflict` otherwise, `.busy` if the lock cannot be had in time.
     public func update(_ name: RefName, from expected: ObjectID?, to new: ObjectID?) throws {
@@ -54,15 +109,18 @@ public final class RefStore: Sendable {
                              "ref \(name) holds \(current?.short ?? "nothing"), not the expected \(expected?.short ?? "nothing")",
                              path: file)
         }
-        if current != new { try changeLog.append([RefUpdate(name, from: current, to: new)]) }
-        if let new {
-            try FileIO.writeFileDurably(file, Array((new.description + "\n").utf8), tempDirectory: tempDirectory)
-        } else if current != nil {
-            do {
-                try Sys.unlink(file)
-                try Sys.fsyncDirectory(parent)
-            } catch {
-                throw StoreError.io(error, path: file, "cannot delete ref \(name)")
+        guard current != new else { return }
+        try inFlight {
+            try changeLog.append([RefUpdate(name, from: current, to: new)])
+            if let new {
+                try FileIO.writeFileDurably(file, Array((new.description + "\n").utf8), tempDirectory: tempDirectory)
+            } else if current != nil {
+                do {
+                    try Sys.unlink(file)
+                    try Sys.fsyncDirectory(parent)
+                } catch {
+                    throw StoreError.io(error, path: file, "cannot delete ref \(name)")
+                }
             }
         }
     }

@@ -139,10 +139,16 @@ extension SyncEngine {
         }
         var refs: [(RefName, ObjectID)] = []
         var acknowledged: [ObjectID] = []
+        // Log first, then settle, then refs: every change the records read describe has then
+        // reached its ref (RefStore.settle), so no bundle counts a change as sent (`upTo`)
+        // while carrying the ref's old value.
         if full {
+            try store.refs.settle()
             refs = try SyncScope.prefixes(staffOnly: staffOnly).flatMap { try store.refs.list(prefix: $0) }.map { ($0.name, $0.id) }
         } else {
-            for entry in try log.changes(after: since) {
+            let changes = try log.changes(after: since)
+            try store.refs.settle()
+            for entry in changes {
                 guard SyncScope.isSyncable(entry.ref.rawValue, staffOnly: staffOnly),
                       let current = try store.refs.read(entry.ref) else { continue }
                 refs.append((entry.ref, current))
