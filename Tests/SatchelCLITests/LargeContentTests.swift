@@ -59,6 +59,26 @@ import Testing
         return store
     }
 
+    /// Issue #12 row 12: a directory of 1.1 million tiny elements (31 MiB, under the input
+    /// limit) peaked at 668 MB before its refusal while libxml2 built a node per element. Large
+    /// input is now scanned without a tree first: refused (65) in bounded memory, store unchanged.
+    @Test func millionElementDirectoryIsRefusedInBoundedMemory() throws {
+        let scratch = Scratch()
+        defer { withExtendedLifetime(scratch) {} }
+        let store = try workstation(scratch)
+        let before = scratch.snapshot(store)
+        var xml = "<directory xmlns=\"urn:satchel:directory:1\">"
+        xml.reserveCapacity(32 << 20)
+        for i in 0..<1_100_000 { xml += "<staff id=\"s\(i)\" name=\"S\"/>" }
+        xml += "</directory>"
+        let path = scratch.file("huge-directory.xml", xml)
+        let (result, peak) = try Self.measured(["directory", "import", path, "--store", store])
+        #expect(result.status == 65, "\(result.stderr)")
+        #expect(result.stderr.contains("more elements than the limit"), "\(result.stderr)")
+        #expect(peak > 0 && peak < 160 * 1024, "peak RSS \(peak) KiB")
+        #expect(scratch.snapshot(store).filter { !$0.key.hasPrefix("tmp/") } == before.filter { !$0.key.hasPrefix("tmp/") })
+    }
+
     /// 2 GiB, sparse (zeros: hashed and deflated in full, stored small), through compose and
     /// back out through `attachment get`.
     @Test func twoGiBAttachmentWithBoundedMemory() throws {

@@ -16,8 +16,9 @@ final class LibXMLPushParser {
     private var fed = 0
     private var finished = false
 
-    /// `xmlCreatePushParserCtxt` + `xmlCtxtUseOptions`.
-    init(limits: ParseLimits) throws(ManifestError) {
+    /// `xmlCreatePushParserCtxt` + `xmlCtxtUseOptions`. `buildTree: false` makes a scanner:
+    /// every guard and limit, well-formedness, no document (see ``scan()``).
+    init(limits: ParseLimits, buildTree: Bool = true) throws(ManifestError) {
         LibXML.initialize()
         var sax = xmlSAXHandler()
         xmlSAXVersion(&sax, 2)
@@ -29,7 +30,7 @@ final class LibXMLPushParser {
                             | XML_PARSE_BIG_LINES.rawValue)
         xmlCtxtUseOptions(ctxt, options)
         self.ctxt = ctxt
-        self.state = ParseState(limits: limits)
+        self.state = ParseState(limits: limits, buildTree: buildTree)
         ctxt.pointee._private = Unmanaged.passUnretained(state).toOpaque()
     }
 
@@ -91,6 +92,17 @@ final class LibXMLPushParser {
         let document = LibXMLDocument(taking: doc)
         try document.checkProlog()
         return document
+    }
+
+    /// Ends the input of a scanner (`buildTree: false`): throws the first refusal, else returns.
+    func scan() throws(ManifestError) {
+        precondition(!finished, "scan() called twice")
+        finished = true
+        xmlParseChunk(ctxt, nil, 0, 1)
+        try check()
+        guard ctxt.pointee.wellFormed != 0 else {
+            throw ManifestError(.malformed, fed == 0 ? "input is empty" : "document is not well-formed")
+        }
     }
 
     private func check() throws(ManifestError) {

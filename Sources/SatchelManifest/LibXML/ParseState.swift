@@ -4,13 +4,18 @@ import CLibXML2
 /// Holds the limits, the running counts and the first refusal.
 final class ParseState {
     let limits: ParseLimits
+    /// False for a scan: limits and well-formedness only, no document tree (flat memory).
+    let buildTree: Bool
     var depth = 0
     var elements = 0
     var textRun = 0
     /// The first error (ours or libxml2's); later ones are consequences and are dropped.
     var failure: ManifestError?
 
-    init(limits: ParseLimits) { self.limits = limits }
+    init(limits: ParseLimits, buildTree: Bool = true) {
+        self.limits = limits
+        self.buildTree = buildTree
+    }
 
     /// An error at the parser's current input position.
     func positioned(_ code: ManifestError.Code, _ message: String,
@@ -84,6 +89,7 @@ final class ParseState {
                     }
                 }
             }
+            guard state.buildTree else { return }
             xmlSAX2StartElementNs(ctx, localname, prefix, uri, nbNs, namespaces, nbAttributes, nbDefaulted, attributes)
             // Remember the column just after the start tag (libxml2 nodes keep only the line).
             if let node = ctxt.pointee.node, let input = ctxt.pointee.input {
@@ -94,6 +100,7 @@ final class ParseState {
             guard let (state, _) = ParseState.from(ctx) else { return }
             state.depth -= 1
             state.textRun = 0
+            guard state.buildTree else { return }
             xmlSAX2EndElementNs(ctx, localname, prefix, uri)
         }
         let characters: charactersSAXFunc = { ctx, ch, len in
@@ -103,6 +110,7 @@ final class ParseState {
                 return state.refuse(.textTooLong,
                     "text is longer than the limit of \(state.limits.maxTextLength) bytes", ctxt)
             }
+            guard state.buildTree else { return }
             xmlSAX2Characters(ctx, ch, len)
         }
         sax.characters = characters

@@ -18,10 +18,22 @@ public enum ManifestTrust: Sendable {
 /// input, the vocabulary's XSD is validated. Every refusal is a ``ManifestError`` with a line and,
 /// where libxml2 knows it, a column.
 public enum ManifestReader {
+    /// Input at least this large is scanned before a document tree is built.
+    static let scanThreshold = 1 << 20
+
     /// Reads a manifest held in memory.
+    ///
+    /// Input of ``scanThreshold`` bytes or more is first scanned without building a tree (every
+    /// guard and limit, flat memory), so input that breaks a limit late (a million tiny elements
+    /// in 32 MiB) is refused before libxml2 builds hundreds of megabytes of nodes for it.
     public static func read(_ bytes: some ContiguousBytes, expecting vocabulary: Vocabulary? = nil,
                             trust: ManifestTrust = .untrusted,
                             limits: ParseLimits = .default) throws(ManifestError) -> ManifestElement {
+        if bytes.withUnsafeBytes({ $0.count >= scanThreshold }) {
+            let scanner = try LibXMLPushParser(limits: limits, buildTree: false)
+            try scanner.feed(bytes)
+            try scanner.scan()
+        }
         let parser = try LibXMLPushParser(limits: limits)
         try parser.feed(bytes)
         return try finish(parser, vocabulary, trust)
