@@ -120,7 +120,14 @@ import Testing
             let messageID = ((message.json["messages"] as? [[String: Any]])?.first?["message"] as? String) ?? ""
             let attachment = try CLI.run("attachment", "get", thread, messageID, "labs.pdf", "-o", output, "--store", store)
             #expect(attachment.status == 73, "\(attachment.stderr)")
+            // The commands that had their own check before it moved into the library.
+            let body = try CLI.run("body", "get", thread, messageID, "-o", output, "--store", store)
+            #expect(body.status == 73, "\(body.stderr)")
+            let bundle = try CLI.run("bundle", "create", "--for", "r0123456789abcdef0123", "--role", "portal", "-o", output, "--store", store)
+            #expect(bundle.status == 73, "\(bundle.stderr)")
         }
+        let onAFile = try CLI.run("init", existing, "--role", "workstation")
+        #expect(onAFile.status == 73 && onAFile.stderr.contains("not a directory"), "\(onAFile.stderr)")
         #expect(try String(contentsOfFile: existing, encoding: .utf8) == "keep me")
         #expect(try String(contentsOfFile: target, encoding: .utf8) == "keep me too")
         #expect(!FileManager.default.fileExists(atPath: scratch.path + "/nowhere.txt"))

@@ -87,7 +87,6 @@ struct DraftCommand: AsyncParsableCommand {
             let repository = try StoreContext.open(global)
             let (head, d) = try repository.draftVersions(draft, as: staff, viewing: true)
             if let output {
-                guard !FileManager.default.fileExists(atPath: output) else { throw CLIError(.targetExists, "\(output) already exists") }
                 try repository.exportDraftBody(draft, as: staff, to: output)
             }
             // A body too large to show is left out with its size (fetch it with -o FILE).

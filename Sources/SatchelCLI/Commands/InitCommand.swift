@@ -38,12 +38,6 @@ struct InitCommand: AsyncParsableCommand {
             throw ValidationError("--role must be workstation or portal")
         }
         let root = URL(fileURLWithPath: path).standardizedFileURL.path
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: root, isDirectory: &isDirectory) {
-            guard isDirectory.boolValue else { throw CLIError(.targetExists, "\(path) exists and is not a directory") }
-            let entries = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
-            guard entries.isEmpty else { throw CLIError(.targetExists, "\(path) is not empty; init needs an absent or empty directory") }
-        }
         let repository = try Repository.create(at: root, role: role, name: name, portalURL: portalURL)
         let config = repository.config
         if global.json {

@@ -133,9 +133,6 @@ struct BodyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let repository = try StoreContext.open(global)
-            guard !FileManager.default.fileExists(atPath: output) else {
-                throw CLIError(.targetExists, "\(output) already exists")
-            }
             let body = try repository.exportBody(thread: thread, message: message, as: viewer, to: output)
             if global.json {
                 try Output.json(Result(thread: thread, message: message, format: body.format.rawValue, output: output,

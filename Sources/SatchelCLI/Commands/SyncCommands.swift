@@ -36,7 +36,6 @@ struct BundleCommand: AsyncParsableCommand {
                 guard let role = StoreConfig.Role(rawValue: text) else { throw ValidationError("--role must be workstation or portal") }
                 return role
             }
-            guard !FileManager.default.fileExists(atPath: output) else { throw CLIError(.targetExists, "\(output) already exists") }
             let progress = TerminalProgress(json: global.json)
             let summary = try SyncEngine(repository).createBundle(for: target, targetRole: role, to: output,
                                                                   full: full, progress: progress.handler)

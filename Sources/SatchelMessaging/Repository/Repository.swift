@@ -41,7 +41,11 @@ public final class Repository: Sendable {
     public static func create(at path: String, role: StoreConfig.Role, name: String? = nil,
                               portalURL: String? = nil) throws -> Repository {
         let fm = FileManager.default
-        let existed = fm.fileExists(atPath: path)
+        var isDirectory: ObjCBool = false
+        let existed = fm.fileExists(atPath: path, isDirectory: &isDirectory)
+        if existed && !isDirectory.boolValue {
+            throw StoreError(.exists, "\(path) exists and is not a directory; a new store needs an absent or empty directory", path: path)
+        }
         if existed, !((try? fm.contentsOfDirectory(atPath: path))?.isEmpty ?? false) {
             throw StoreError(.exists, "\(path) is not empty; a new store needs an absent or empty directory", path: path)
         }

@@ -57,6 +57,14 @@ public final class DurableFile {
 
     deinit { discard() }
 
+    /// Throws `.exists` when something (even a dangling symlink) is at `path`: for callers that
+    /// do long work before creating the file, to refuse at once. Creating still checks.
+    public static func checkAbsent(_ path: String) throws {
+        if Sys.exists(path) {
+            throw StoreError(.exists, "\(path) already exists; it is never overwritten", path: path)
+        }
+    }
+
     /// Appends bytes (buffered).
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard output != nil else { throw StoreError(.invalidArgument, "file \(path) is already published or discarded") }

@@ -43,6 +43,7 @@ extension SyncEngine {
         guard target != repository.replica else {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
         }
+        try DurableFile.checkAbsent(path)  // before the work; the write checks again
         let store = repository.store
         let plan = try outgoingPlan(for: target, targetRole: targetRole, forceFull: forceFull)
         let (checkpoint, staffOnly, epoch, upTo, since, full, refs) =
