@@ -227,7 +227,7 @@ let package = Package(
         .testTarget(
             name: "SatchelCLITests",
             dependencies: [
-                "SatchelCLI", "SatchelServer", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "satchel",
+                "SatchelCLI", "SatchelServer", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SatchelBackup", "satchel",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

@@ -1,3 +1,4 @@
+import SatchelStore
 /// The one error type of the manifest layer.
 ///
 /// A `ManifestError` says which rule was broken (``code`` and ``message``) and where (``line`` and
@@ -93,5 +94,22 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
 
     public static func == (a: ManifestError, b: ManifestError) -> Bool {
         a.code == b.code && a.message == b.message && a.line == b.line && a.column == b.column
+    }
+}
+
+extension ManifestError: SatchelError {
+    public var kind: FailureKind {
+        switch code {
+        case .io: .io
+        case .internal: .internal
+        default: .invalidInput
+        }
+    }
+
+    public var context: [String: String] {
+        var result: [String: String] = [:]
+        if let line { result["line"] = String(line) }
+        if let column { result["column"] = String(column) }
+        return result
     }
 }

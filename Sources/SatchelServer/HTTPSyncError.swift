@@ -1,27 +1,45 @@
+import SatchelStore
+
 /// The one error type of the HTTP sync layer (client and server). Messages name the URL, the
 /// endpoint and the HTTP status, never a token or message content.
 public struct HTTPSyncError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Code: String, Sendable {
-        /// Bad URL, missing or malformed token (exit 64).
+        /// Bad URL, missing or malformed token.
         case usage
         /// The server refused the token: missing, unknown or revoked (401), or bound to another
-        /// replica (403) (exit 77).
+        /// replica (403).
         case unauthorized
-        /// The server refused the bundle by a messaging or privacy rule (422) (exit 77).
+        /// The server refused the bundle by a messaging or privacy rule (422).
         case refused
-        /// The peer sent something malformed, tampered, oversized or unexpected (exit 65).
+        /// The peer sent something malformed, tampered, oversized or unexpected.
         case badInput
-        /// The connection failed or the server answered with an error of its own (exit 74).
+        /// The connection failed or the server answered with an error of its own.
         case transport
     }
 
     public var code: Code
     public var message: String
+    /// The error underneath, if any.
+    public var cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { message }
+
+    public static func == (a: HTTPSyncError, b: HTTPSyncError) -> Bool { a.code == b.code && a.message == b.message }
+}
+
+extension HTTPSyncError: SatchelError {
+    public var kind: FailureKind {
+        switch code {
+        case .usage: .usage
+        case .unauthorized, .refused: .refused
+        case .badInput: .invalidInput
+        case .transport: .io
+        }
+    }
 }

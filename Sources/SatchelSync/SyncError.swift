@@ -1,26 +1,44 @@
+import SatchelStore
+
 /// The one error type of the sync layer. Messages name replicas, refs, objects and positions,
 /// never message content.
 public struct SyncError: Error, Sendable, CustomStringConvertible, Equatable {
     public enum Code: String, Sendable {
-        /// Tampered, truncated or malformed bundle; unknown capability or version (exit 65).
+        /// Tampered, truncated or malformed bundle; unknown capability or version.
         case badInput
-        /// The bundle breaks a messaging rule or a privacy rule (exit 77).
+        /// The bundle breaks a messaging rule or a privacy rule.
         case refused
-        /// The bundle needs changes or objects this store does not have (exit 65).
+        /// The bundle needs changes or objects this store does not have.
         case missingPrerequisite
-        /// A bundle file, peer store or replica token is missing (exit 66).
+        /// A bundle file, peer store or replica token is missing.
         case notFound
-        /// A replica token of that name is already registered and active (exit 73).
+        /// A replica token of that name is already registered and active.
         case exists
     }
 
     public var code: Code
     public var message: String
+    /// The error underneath, if any.
+    public var cause: (any Error & Sendable)?
 
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
+        self.cause = cause
     }
 
     public var description: String { message }
+
+    public static func == (a: SyncError, b: SyncError) -> Bool { a.code == b.code && a.message == b.message }
+}
+
+extension SyncError: SatchelError {
+    public var kind: FailureKind {
+        switch code {
+        case .badInput, .missingPrerequisite: .invalidInput
+        case .refused: .refused
+        case .notFound: .notFound
+        case .exists: .exists
+        }
+    }
 }

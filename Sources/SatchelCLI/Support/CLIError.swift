@@ -28,6 +28,7 @@ public enum ExitStatus: Int32, Sendable {
     case refused = 77
 }
 
+/// The one place kinds of failure become exit codes (docs/CLI.md).
 enum ErrorReporting {
     /// The exit code and one-line message for any error a command throws.
     static func classify(_ error: any Error) -> (ExitStatus, String) {
@@ -36,22 +37,21 @@ enum ErrorReporting {
             return (ExitStatus(rawValue: error.exitCode) ?? .ioError, error.message)
         case let error as ValidationError:
             return (.usage, error.message)
-        case let error as StoreError:
-            return (status(for: error.code), error.description)
+        case let error as any SatchelError:
+            return (status(for: error.kind), error.description)
         default:
-            if let classified = ManifestErrorReporting.classify(error) { return classified }
             return (.ioError, "\(error)")
         }
     }
 
-    static func status(for code: StoreError.Code) -> ExitStatus {
-        switch code {
+    static func status(for kind: FailureKind) -> ExitStatus {
+        switch kind {
+        case .usage: .usage
+        case .invalidInput, .damaged: .badInput
         case .notFound: .missingInput
-        case .corrupt, .truncated, .tooLarge: .badInput
-        case .busy: .busy
         case .exists: .targetExists
-        case .invalidArgument: .usage
-        case .conflict: .busy
+        case .busy, .conflict: .busy
+        case .refused: .refused
         default: .ioError
         }
     }

@@ -1,0 +1,82 @@
+/// The shape every Satchel error has, whatever module throws it: a ``FailureKind`` a caller can
+/// act on, one line of text, where it happened, and the error underneath.
+///
+/// Each module keeps its own error type with its own detailed code (``StoreError/Code``,
+/// `ManifestError.Code`, …) and maps that code to a kind. Only the command-line tool turns kinds
+/// into exit codes (docs/CLI.md); the library never mentions them. No error text carries message
+/// content, names or other PHI: it names IDs, paths and positions.
+public protocol SatchelError: Error, Sendable, CustomStringConvertible {
+    /// The kind of failure, shared by every module.
+    var kind: FailureKind { get }
+    /// One line saying what went wrong, naming IDs, paths or positions.
+    var message: String { get }
+    /// Where: `path`, `object`, `ref`, `line`, `column`, … (empty when the message says it all).
+    var context: [String: String] { get }
+    /// The error underneath, if any; it may itself be a ``SatchelError`` (a chain).
+    var cause: (any Error & Sendable)? { get }
+}
+
+extension SatchelError {
+    public var context: [String: String] { [:] }
+
+    /// This error and the errors under it, outermost first.
+    public var chain: [any Error] {
+        var result: [any Error] = [self]
+        var next = cause
+        while let error = next, result.count < 16 {
+            result.append(error)
+            next = (error as? any SatchelError)?.cause
+        }
+        return result
+    }
+}
+
+/// What kind of failure an error is: extensible (a module may add kinds), compared by name.
+public struct FailureKind: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    public var rawValue: String
+    public init(rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+
+    /// The request is incomplete or contradictory (wrong arguments).
+    public static let usage = FailureKind(rawValue: "usage")
+    /// Input from outside is malformed, breaks the format, or is over a limit.
+    public static let invalidInput = FailureKind(rawValue: "invalid-input")
+    /// Stored or transported bytes are damaged (checksum, truncation, impossible values).
+    public static let damaged = FailureKind(rawValue: "damaged")
+    /// A person, thread, object, file or peer does not exist.
+    public static let notFound = FailureKind(rawValue: "not-found")
+    /// The target already exists and is never overwritten.
+    public static let exists = FailureKind(rawValue: "exists")
+    /// The operating system refused an I/O operation, or a peer could not be reached.
+    public static let io = FailureKind(rawValue: "io")
+    /// Someone else holds the store (a lock) beyond the wait time: try again later.
+    public static let busy = FailureKind(rawValue: "busy")
+    /// Someone else changed the same thing at the same time: try again.
+    public static let conflict = FailureKind(rawValue: "conflict")
+    /// A messaging, privacy or access rule forbids it, or credentials are wrong.
+    public static let refused = FailureKind(rawValue: "refused")
+    /// A fault inside Satchel or its libraries (out of memory, an invariant broken).
+    public static let `internal` = FailureKind(rawValue: "internal")
+}
+
+extension StoreError: SatchelError {
+    public var kind: FailureKind {
+        switch code {
+        case .notFound: .notFound
+        case .corrupt, .truncated: .damaged
+        case .tooLarge: .invalidInput
+        case .busy: .busy
+        case .exists: .exists
+        case .invalidArgument: .usage
+        case .conflict: .conflict
+        default: .io
+        }
+    }
+
+    public var context: [String: String] {
+        var result: [String: String] = [:]
+        if let path { result["path"] = path }
+        if let object { result["object"] = object.description }
+        return result
+    }
+}
