@@ -89,27 +89,15 @@ public enum Backup {
             try pack.put(.blob, configBytes)
             objects += 1
         }
-        var seen = baseSet
-        var pending = refs.map(\.id)
-        while let id = pending.popLast() {
-            guard seen.insert(id).inserted else { continue }
-            // Packed objects are copied as raw entries; manifests are still read (verified) for
-            // the objects they mention.
-            if let kind = try pack.copyPacked(id, from: store) {
-                if kind == .manifest {
-                    pending.append(contentsOf: References.scan(try store.read(id).bytes).filter { !seen.contains($0) })
+        // Everything the refs reach that the base does not hold. Packed objects are copied as
+        // raw entries; manifests were read (verified) by the walk for the objects they mention.
+        try store.walk(from: refs.map(\.id), skipping: baseSet) { id, kind, length, manifest in
+            if try pack.copyPacked(id, from: store) == nil {
+                if let manifest {
+                    try pack.put(.manifest, manifest)
+                } else {
+                    try pack.copyBlob(id, length: length, from: store)
                 }
-                objects += 1
-                if objects % 512 == 0 { options.progress?(Progress(phase: .objects, objects: objects, bytes: 0)) }
-                continue
-            }
-            let info = try store.info(id)
-            if info.kind == .manifest {
-                let bytes = try store.read(id).bytes
-                pending.append(contentsOf: References.scan(bytes).filter { !seen.contains($0) })
-                try pack.put(.manifest, bytes)
-            } else {
-                try pack.copyBlob(id, length: info.length, from: store)
             }
             objects += 1
             if objects % 512 == 0 { options.progress?(Progress(phase: .objects, objects: objects, bytes: 0)) }
@@ -144,18 +132,7 @@ public enum Backup {
     /// objects the store no longer has are skipped (a base archive's objects that gc removed
     /// since are not reachable from the current refs either).
     static func reachable(from roots: [ObjectID], in store: ObjectStore, tolerateMissing: Bool) throws -> Set<ObjectID> {
-        var seen = Set<ObjectID>()
-        var pending = roots
-        while let id = pending.popLast() {
-            guard seen.insert(id).inserted else { continue }
-            let info: (kind: ObjectKind, length: UInt64)
-            do { info = try store.info(id) } catch let error as StoreError where error.code == .notFound && tolerateMissing {
-                continue
-            }
-            guard info.kind == .manifest else { continue }
-            pending.append(contentsOf: References.scan(try store.read(id).bytes).filter { !seen.contains($0) })
-        }
-        return seen
+        try store.walk(from: roots, missing: tolerateMissing ? .skip : .fail)
     }
 
 }

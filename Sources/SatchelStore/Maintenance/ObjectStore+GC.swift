@@ -47,20 +47,15 @@ extension ObjectStore {
             throw StoreError(.corrupt, "gc stopped before removing anything: ref \(name) points at \(id), which is missing; run fsck",
                              object: id)
         }
-        var pending = roots.map(\.id) + extraRoots
-        while let id = pending.popLast() {
-            guard reachable.insert(id).inserted else { continue }
-            guard contains(id) else { continue }  // absent: nothing to keep, nothing it mentions is known
-            let manifest: [UInt8]
-            do {
-                guard try info(id).kind == .manifest else { continue }
-                manifest = try read(id, limit: Self.manifestReadLimit).bytes
-            } catch let error as StoreError {
-                throw StoreError(error.isDamage || error.code == .tooLarge ? .corrupt : error.code,
-                                 "gc stopped before removing anything: object \(id) cannot be read (\(error.message)); run fsck",
-                                 path: error.path, object: id, cause: error)
-            }
-            pending.append(contentsOf: References.scan(manifest).filter { !reachable.contains($0) })
+        // Absent objects are skipped (nothing to keep, nothing they mention is known); an
+        // unreadable one stops gc.
+        do {
+            reachable = try walk(from: roots.map(\.id) + extraRoots, missing: .skip)
+        } catch let error as StoreError {
+            let what = error.object.map { "object \($0)" } ?? "an object"
+            throw StoreError(error.isDamage || error.code == .tooLarge ? .corrupt : error.code,
+                             "gc stopped before removing anything: \(what) cannot be read (\(error.message)); run fsck",
+                             path: error.path, object: error.object, cause: error)
         }
         report.reachable = reachable.count
 

@@ -77,21 +77,14 @@ extension SyncEngine {
         let pack = try store.detachedPack(compress: false)
         var sealed = false
         defer { if !sealed { pack.abandon() } }
-        var seen = Set<ObjectID>()
-        var pending = heads.map(\.object)
         var objects = 0
-        while let id = pending.popLast() {
-            guard seen.insert(id).inserted, !acknowledged.contains(id) else { continue }
-            let info = try store.info(id)
-            if info.kind == .manifest {
-                let bytes = try store.read(id).bytes
-                if !staffOnly { try Self.refuseStaffOnly(bytes, id: id) }
-                pending.append(contentsOf: References.scan(bytes))
-                if targetHas?(id) == true { continue }
-                try pack.put(.manifest, bytes)
+        try store.walk(from: heads.map(\.object), skipping: acknowledged) { id, _, length, manifest in
+            if let manifest, !staffOnly { try Self.refuseStaffOnly(manifest, id: id) }
+            if targetHas?(id) == true { return }
+            if let manifest {
+                try pack.put(.manifest, manifest)
             } else {
-                if targetHas?(id) == true { continue }
-                try pack.copyBlob(id, length: info.length, from: store)
+                try pack.copyBlob(id, length: length, from: store)
             }
             objects += 1
             if objects % 256 == 0 {
@@ -170,15 +163,8 @@ extension SyncEngine {
         guard target != repository.replica else {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
         }
-        let store = repository.store
-        var seen = Set<ObjectID>()
-        var pending = try outgoingPlan(for: target, targetRole: targetRole).refs.map(\.1)
         var objects: [ObjectID] = []
-        while let id = pending.popLast() {
-            guard seen.insert(id).inserted else { continue }
-            if try store.info(id).kind == .manifest {
-                pending.append(contentsOf: References.scan(try store.read(id).bytes))
-            }
+        try repository.store.walk(from: try outgoingPlan(for: target, targetRole: targetRole).refs.map(\.1)) { id, _, _, _ in
             objects.append(id)
         }
         return objects
@@ -186,14 +172,8 @@ extension SyncEngine {
 
     /// Everything `root` reaches (itself included), added to `set`.
     func reach(from root: ObjectID, into set: inout Set<ObjectID>) throws {
-        let store = repository.store
-        var pending = [root]
-        while let id = pending.popLast() {
-            guard set.insert(id).inserted else { continue }
-            if try store.info(id).kind == .manifest {
-                pending.append(contentsOf: References.scan(try store.read(id).bytes))
-            }
-        }
+        // What `set` holds was reached before, with everything it reaches.
+        set.formUnion(try repository.store.walk(from: [root], skipping: set))
     }
 
     /// Defense in depth: a manifest bound for a portal must not be staff-only.
