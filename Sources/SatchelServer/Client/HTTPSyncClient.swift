@@ -64,7 +64,7 @@ public struct HTTPSyncClient: Sendable {
         }
     }
 
-    /// The whole exchange; returns what went each way (CONTRACT.md's `sync` keys).
+    /// The whole exchange; returns what went each way (docs/CLI.md `sync`).
     public func sync() async throws -> (sent: TransferSummary, received: TransferSummary) {
         let result = try await exchange()
         return (result.sent, result.received)

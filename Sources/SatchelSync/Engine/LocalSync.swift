@@ -51,7 +51,7 @@ extension SyncEngine {
     }
 }
 
-/// What a two-way exchange did (CONTRACT.md `sync`).
+/// What a two-way exchange did (docs/CLI.md `sync`).
 public struct SyncResult: Sendable, Equatable {
     public var sent: TransferSummary
     public var received: TransferSummary

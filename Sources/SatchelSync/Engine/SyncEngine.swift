@@ -11,7 +11,7 @@ public final class SyncEngine: Sendable {
     }
 }
 
-/// What `bundle apply` did to heads (CONTRACT.md keys).
+/// What `bundle apply` did to heads (docs/CLI.md `bundle apply`).
 public struct ApplyResult: Sendable, Equatable {
     /// Heads this store did not have.
     public var applied = 0

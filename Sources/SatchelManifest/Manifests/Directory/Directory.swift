@@ -1,5 +1,5 @@
 /// The clinic directory imported from the EHR (vocabulary `urn:satchel:directory:1`), exactly the
-/// import format of CONTRACT.md: settings, staff, distribution lists, patients, portal users.
+/// import format of docs/FORMAT.md §4.2: settings, staff, distribution lists, patients, portal users.
 ///
 /// Lists keep the order of the imported file. Decoding checks references: IDs are unique per kind,
 /// staff and portal user IDs don't collide (both can act as `--as`), every portal user names a
