@@ -1,6 +1,7 @@
 /// The one error type of the backup layer. Messages name archives, refs, objects and
 /// parameters, never message content or the passphrase.
 public struct BackupError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What went wrong; the CLI maps each code to an exit code (docs/CLI.md).
     public enum Code: String, Sendable {
         /// The archive is damaged, truncated or tampered with, or not an archive (exit 65;
         /// `verify` reports it with exit 1).
@@ -18,9 +19,12 @@ public struct BackupError: Error, Sendable, CustomStringConvertible, Equatable {
         case busy
     }
 
+    /// What went wrong.
     public var code: Code
+    /// One line naming the archive, ref, object or parameter concerned.
     public var message: String
 
+    /// An error with a code and a one-line message.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
