@@ -1,6 +1,7 @@
 /// The one error type of the HTTP sync layer (client and server). Messages name the URL, the
 /// endpoint and the HTTP status, never a token or message content.
 public struct HTTPSyncError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What went wrong; the CLI maps each code to an exit code (docs/CLI.md).
     public enum Code: String, Sendable {
         /// Bad URL, missing or malformed token (exit 64).
         case usage
@@ -15,9 +16,12 @@ public struct HTTPSyncError: Error, Sendable, CustomStringConvertible, Equatable
         case transport
     }
 
+    /// What went wrong.
     public var code: Code
+    /// One line naming the URL, endpoint or HTTP status concerned.
     public var message: String
 
+    /// An error with a code and a one-line message.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
