@@ -1,6 +1,7 @@
 /// The one error type of the sync layer. Messages name replicas, refs, objects and positions,
 /// never message content.
 public struct SyncError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What went wrong; the CLI maps each code to an exit code (docs/CLI.md).
     public enum Code: String, Sendable {
         /// Tampered, truncated or malformed bundle; unknown capability or version (exit 65).
         case badInput
@@ -14,9 +15,12 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, Equatable {
         case exists
     }
 
+    /// What went wrong.
     public var code: Code
+    /// One line naming the replica, ref, object or position concerned.
     public var message: String
 
+    /// An error with a code and a one-line message.
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message

@@ -5,11 +5,16 @@ import SatchelStore
 
 /// What `bundle create` (or one direction of a sync) moved.
 public struct TransferSummary: Sendable, Equatable {
+    /// Threads whose heads the bundle carries.
     public var threads = 0
+    /// Objects in the bundle.
     public var objects = 0
+    /// Size of the bundle in bytes.
     public var bytes: UInt64 = 0
+    /// Whether the bundle holds the whole state rather than the changes since a checkpoint.
     public var full = false
 
+    /// A summary with the given counts.
     public init(threads: Int = 0, objects: Int = 0, bytes: UInt64 = 0, full: Bool = false) {
         self.threads = threads
         self.objects = objects

@@ -4,8 +4,10 @@ import SatchelStore
 
 /// Sync for one store: bundles out, bundles in, and two-way exchanges with another store.
 public final class SyncEngine: Sendable {
+    /// The store this engine syncs.
     public let repository: Repository
 
+    /// An engine for `repository`; it holds no state of its own between calls.
     public init(_ repository: Repository) {
         self.repository = repository
     }
