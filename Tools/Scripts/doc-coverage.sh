@@ -2,10 +2,11 @@
 # Counts the public declarations of each library module and how many lack a `///` doc comment.
 # Usage: Tools/Scripts/doc-coverage.sh [--list] [MODULE...]   (default: every module in Sources/)
 # A declaration is a line starting with `public` or `open` (after attributes), other than
-# `public import` and `public extension`. Members that only satisfy a standard protocol
-# (description, ==, <, hash(into:), encode(to:), init(from:)) inherit the protocol's
-# documentation and are not counted. It is documented when the line above it (skipping
-# attribute lines) is a `///` comment or closes a `/** */` block.
+# `public import` and `public extension`. Members that only satisfy a protocol requirement
+# (description, ==, <, hash(into:), encode(to:), init(from:), and Manifest's init(element:) and
+# vocabulary) inherit the protocol's documentation and are not counted. A declaration is
+# documented when the line above it (skipping attribute lines) is a `///` comment or closes a
+# `/** */` block.
 cd "$(dirname "$0")/../.." || exit 1
 list=0
 if [ "$1" = "--list" ]; then list=1; shift; fi
@@ -21,7 +22,7 @@ for module in $modules; do
             decl = line
             while (decl ~ /^@[A-Za-z_]+(\([^)]*\))?[ \t]+/) sub(/^@[A-Za-z_]+(\([^)]*\))?[ \t]+/, "", decl)
             if (decl ~ /^(public|open)[ \t]/ && decl !~ /^public[ \t]+(import|extension)[ \t]/ &&
-                decl !~ /(var description|var debugDescription|func ==|func <|func hash\(into|func encode\(to|init\(from decoder)/) {
+                decl !~ /(var description|var debugDescription|func ==|func <|func hash\(into|func encode\(to|init\(from decoder|init\(element:|static let vocabulary)/) {
                 total++
                 if (prev !~ /^\/\/\// && prev !~ /\*\/$/) {
                     missing++
