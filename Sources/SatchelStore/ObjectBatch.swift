@@ -7,7 +7,9 @@
 public final class ObjectBatch {
     private let store: ObjectStore
     private let writer: PackWriter
+    /// Objects written by this batch.
     public private(set) var added = 0
+    /// Objects added that the store already held intact (not written again).
     public private(set) var reused = 0
 
     private let includeExisting: Bool
@@ -51,15 +53,16 @@ public final class ObjectBatch {
     /// Batches at or under both limits are published as loose objects (a handful of fsyncs)
     /// rather than as one more tiny pack.
     public static let looseObjectLimit = 32
+    /// Payload bytes of the largest batch published as loose objects.
     public static let looseByteLimit: UInt64 = 4 << 20
 
-    /// Makes everything added durable and visible. Bulk batches become one pack (one barrier
-    /// for all objects); small ones become loose objects. Returns the pack written, or nil if
-    /// nothing needed a pack.
     /// How ``commit(durable:layout:)`` publishes: by size, or always as a pack (bundles,
     /// backups and tests that need a pack).
     public enum Layout: Sendable { case automatic, pack }
 
+    /// Makes everything added durable and visible. Bulk batches become one pack (one barrier
+    /// for all objects); small ones become loose objects. Returns the pack written, or nil if
+    /// nothing needed a pack. `durable: false` always writes a pack and skips its fsyncs.
     @discardableResult
     public func commit(durable: Bool = true, layout: Layout = .automatic) throws -> PackInfo? {
         if durable && layout == .automatic && writer.count <= Self.looseObjectLimit && writer.payloadBytes <= Self.looseByteLimit {
