@@ -1,5 +1,6 @@
 import Foundation
 import SatchelManifest
+import SatchelTestSupport
 import Testing
 @testable import SatchelStore
 @testable import SatchelSync
@@ -7,9 +8,7 @@ import Testing
 /// docs/FORMAT.md is checked against the code: it must stay complete as vocabularies,
 /// capabilities and binary formats are added. The lists come from the code, never by hand.
 @Suite struct FormatDocTests {
-    static let formatPath = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("docs/FORMAT.md").path
+    static let formatPath = SourceTree.path("docs/FORMAT.md")
 
     static func document() throws -> String {
         let data = try #require(FileManager.default.contents(atPath: formatPath), "cannot read \(formatPath)")
