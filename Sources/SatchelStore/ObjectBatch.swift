@@ -1,8 +1,8 @@
 /// A group of writes that become durable together: every object added goes into one pack,
-/// and ``commit()`` fsyncs the pack, its index and the directory once. Objects already in the
+/// and ``commit(durable:layout:)`` fsyncs the pack, its index and the directory once. Objects already in the
 /// store (and intact) are not written again.
 ///
-/// Until ``commit()`` returns, none of the batch's objects is visible in the store. A batch
+/// Until ``commit(durable:layout:)`` returns, none of the batch's objects is visible in the store. A batch
 /// that is dropped without commit leaves nothing behind.
 public final class ObjectBatch {
     private let store: ObjectStore
@@ -95,7 +95,7 @@ extension ObjectStore {
     /// A batch whose objects are all written, even those the store already holds: for building a
     /// standalone pack (bundle, archive) from this store's objects. With `compress: false` every
     /// entry is stored (encoding 0), for a pack that is compressed as a whole afterwards (bundles);
-    /// don't mix that with ``copyPacked(_:from:limit:)``, which copies entries as they are.
+    /// don't mix that with ``ObjectBatch/copyPacked(_:from:limit:)``, which copies entries as they are.
     public func detachedPack(compress: Bool = true) throws -> ObjectBatch {
         try ObjectBatch(store: self, includeExisting: true, policy: compress ? nil : .never)
     }

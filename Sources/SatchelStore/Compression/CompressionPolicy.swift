@@ -72,7 +72,7 @@ public struct CompressionPolicy: Sendable {
 }
 
 /// The policy's incompressibility test for callers outside the store (who have no
-/// ``Deflater``): one reusable scratch deflater for the sample test.
+/// `Deflater`): one reusable scratch deflater for the sample test.
 public final class CompressionProbe {
     /// The policy whose test this probe runs.
     public let policy: CompressionPolicy

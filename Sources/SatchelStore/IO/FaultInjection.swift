@@ -87,7 +87,7 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Fault injection under the store, in the spirit of swift-system's mocking: the syscall layer
-/// asks ``check(_:)`` before every write, fsync, rename, link and directory sync.
+/// asks `check(_:)` before every write, fsync, rename, link and directory sync.
 ///
 /// A plan is active either for one task tree (``withPlan(_:_:)``, what tests use: parallel
 /// tests do not see each other's plans) or for the whole process from the `SATCHEL_FAULT`

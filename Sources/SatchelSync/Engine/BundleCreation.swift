@@ -163,7 +163,7 @@ extension SyncEngine {
 
     /// The objects a bundle for `target` would carry now if the target had none of them: the
     /// "offer" of a have-list negotiation. A transport asks the target which of these it holds
-    /// and passes the answer to ``createBundle(for:targetRole:to:targetHas:)``. Changes nothing.
+    /// and passes the answer to ``createBundle(for:targetRole:to:targetHas:targetRef:full:progress:)``. Changes nothing.
     public func offer(for target: String, targetRole: StoreConfig.Role? = nil) throws -> [ObjectID] {
         guard target != repository.replica else {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
