@@ -47,7 +47,8 @@ public enum Backup {
         public var archive: String
         /// The archive file.
         public var path: String
-        /// Objects stored in this archive (for an incremental, only those its base lacks).
+        /// Objects stored in this archive (for an incremental, only those its base's ref snapshot
+        /// does not reach).
         public var objects: Int
         /// Refs in the archive's snapshot.
         public var refs: Int
