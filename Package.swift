@@ -239,6 +239,7 @@ let package = Package(
             dependencies: [
                 "SatchelCLI", "SatchelServer", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "satchel",
                 "SatchelTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
