@@ -183,10 +183,19 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Helpers shared by the test targets: temporary directories, file-tree snapshots, seeded
+        // bytes and generator, paths in the source tree (fixtures/, docs/).
+        .target(
+            name: "SatchelTestSupport",
+            dependencies: ["SatchelStore"],
+            path: "Tests/SatchelTestSupport",
+            swiftSettings: strict
+        ),
+
         .testTarget(
             name: "SatchelStoreTests",
             dependencies: [
-                "SatchelStore",
+                "SatchelStore", "SatchelTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
@@ -194,40 +203,43 @@ let package = Package(
         .testTarget(
             name: "SatchelManifestTests",
             dependencies: [
-                "SatchelManifest",
+                "SatchelManifest", "SatchelTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SatchelMessagingTests",
-            dependencies: ["SatchelMessaging", "SatchelStore", "SatchelManifest"],
+            dependencies: ["SatchelMessaging", "SatchelStore", "SatchelManifest", "SatchelTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SatchelSyncTests",
             dependencies: [
-                "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SyncCheckKit",
+                "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SyncCheckKit", "SatchelTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SatchelBackupTests",
-            dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
+            dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
+                           "SatchelTestSupport"],
             swiftSettings: strict
         ),
         // Fault injection walks over every durable operation (issue #12).
         .testTarget(
             name: "SatchelReliabilityTests",
             dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
-                           .product(name: "SystemPackage", package: "swift-system")],
+                           "SatchelTestSupport", .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
         .testTarget(
             name: "SatchelCLITests",
             dependencies: [
                 "SatchelCLI", "SatchelServer", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SatchelBackup", "satchel",
+                "SatchelTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],

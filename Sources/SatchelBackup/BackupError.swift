@@ -3,11 +3,11 @@ import SatchelStore
 /// The one error type of the backup layer. Messages name archives, refs, objects and
 /// parameters, never message content or the passphrase.
 public struct BackupError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What went wrong; each code maps to a `FailureKind` (`kind`), which the CLI turns into an exit code (docs/CLI.md).
     public enum Code: String, Sendable {
         /// The archive is damaged, truncated or tampered with, or not an archive.
         case damaged
-        /// The archive is encrypted and no passphrase was given, or the passphrase is wrong
-        ///.
+        /// The archive is encrypted and no passphrase was given, or the passphrase is wrong.
         case passphrase
         /// An archive, base archive, store or passphrase file is missing.
         case notFound
@@ -19,11 +19,14 @@ public struct BackupError: Error, Sendable, CustomStringConvertible, Equatable {
         case busy
     }
 
+    /// What went wrong.
     public var code: Code
+    /// One line naming the archive, ref, object or parameter concerned.
     public var message: String
     /// The error underneath, if any.
     public var cause: (any Error & Sendable)?
 
+    /// An error with a code, a one-line message and, if any, the error underneath.
     public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 
 /// The `satchel` command: parses, runs, and maps every error to one stderr line and the exit
-/// codes of CONTRACT.md.
+/// codes of docs/CLI.md.
 public struct SatchelCommand: AsyncParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "satchel",

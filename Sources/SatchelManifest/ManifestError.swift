@@ -9,7 +9,9 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
     /// Which rule was broken; callers map it to exit codes (all of them are "bad input" (65) except
     /// ``io`` and ``internal``).
     public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+        /// The code's name (`malformed`, `too-deep`, …).
         public var rawValue: String
+        /// A code by name.
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
@@ -59,6 +61,7 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
         public static let `internal` = Code(rawValue: "internal")
     }
 
+    /// Which rule was broken.
     public var code: Code
     /// One line naming the broken rule and the element/attribute involved; never input content.
     public var message: String
@@ -70,6 +73,7 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
     /// The underlying error (a stream's read error), if any.
     public var cause: (any Error & Sendable)?
 
+    /// An error at an optional position, with an optional cause.
     public init(_ code: Code, _ message: String, line: Int? = nil, column: Int? = nil,
                 cause: (any Error & Sendable)? = nil) {
         self.code = code

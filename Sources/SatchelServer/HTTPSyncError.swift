@@ -3,6 +3,7 @@ import SatchelStore
 /// The one error type of the HTTP sync layer (client and server). Messages name the URL, the
 /// endpoint and the HTTP status, never a token or message content.
 public struct HTTPSyncError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What went wrong; each code maps to a `FailureKind` (`kind`), which the CLI turns into an exit code (docs/CLI.md).
     public enum Code: String, Sendable {
         /// Bad URL, missing or malformed token.
         case usage
@@ -17,11 +18,14 @@ public struct HTTPSyncError: Error, Sendable, CustomStringConvertible, Equatable
         case transport
     }
 
+    /// What went wrong.
     public var code: Code
+    /// One line naming the URL, endpoint or HTTP status concerned.
     public var message: String
     /// The error underneath, if any.
     public var cause: (any Error & Sendable)?
 
+    /// An error with a code, a one-line message and, if any, the error underneath.
     public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message

@@ -1,13 +1,15 @@
 /// A group of writes that become durable together: every object added goes into one pack,
-/// and ``commit()`` fsyncs the pack, its index and the directory once. Objects already in the
+/// and ``commit(durable:layout:)`` fsyncs the pack, its index and the directory once. Objects already in the
 /// store (and intact) are not written again.
 ///
-/// Until ``commit()`` returns, none of the batch's objects is visible in the store. A batch
+/// Until ``commit(durable:layout:)`` returns, none of the batch's objects is visible in the store. A batch
 /// that is dropped without commit leaves nothing behind.
 public final class ObjectBatch {
     private let store: ObjectStore
     private let writer: PackWriter
+    /// Objects written by this batch.
     public private(set) var added = 0
+    /// Objects added that the store already held intact (not written again).
     public private(set) var reused = 0
 
     private let includeExisting: Bool
@@ -51,15 +53,16 @@ public final class ObjectBatch {
     /// Batches at or under both limits are published as loose objects (a handful of fsyncs)
     /// rather than as one more tiny pack.
     public static let looseObjectLimit = 32
+    /// Payload bytes of the largest batch published as loose objects.
     public static let looseByteLimit: UInt64 = 4 << 20
 
-    /// Makes everything added durable and visible. Bulk batches become one pack (one barrier
-    /// for all objects); small ones become loose objects. Returns the pack written, or nil if
-    /// nothing needed a pack.
     /// How ``commit(durable:layout:)`` publishes: by size, or always as a pack (bundles,
     /// backups and tests that need a pack).
     public enum Layout: Sendable { case automatic, pack }
 
+    /// Makes everything added durable and visible. Bulk batches become one pack (one barrier
+    /// for all objects); small ones become loose objects. Returns the pack written, or nil if
+    /// nothing needed a pack. `durable: false` always writes a pack and skips its fsyncs.
     @discardableResult
     public func commit(durable: Bool = true, layout: Layout = .automatic) throws -> PackInfo? {
         if durable && layout == .automatic && writer.count <= Self.looseObjectLimit && writer.payloadBytes <= Self.looseByteLimit {
@@ -92,7 +95,7 @@ extension ObjectStore {
     /// A batch whose objects are all written, even those the store already holds: for building a
     /// standalone pack (bundle, archive) from this store's objects. With `compress: false` every
     /// entry is stored (encoding 0), for a pack that is compressed as a whole afterwards (bundles);
-    /// don't mix that with ``copyPacked(_:from:limit:)``, which copies entries as they are.
+    /// don't mix that with ``ObjectBatch/copyPacked(_:from:limit:)``, which copies entries as they are.
     public func detachedPack(compress: Bool = true) throws -> ObjectBatch {
         try ObjectBatch(store: self, includeExisting: true, policy: compress ? nil : .never)
     }

@@ -10,8 +10,11 @@ import SystemPackage
 /// ``ObjectBatch``, which writes one pack with one durability barrier. Every read verifies the
 /// content against its ID.
 public final class ObjectStore: Sendable {
+    /// The store directory.
     public let root: String
+    /// Decides which new objects are deflated.
     public let compression: CompressionPolicy
+    /// The store's refs and change log.
     public let refs: RefStore
 
     let loose: LooseObjects

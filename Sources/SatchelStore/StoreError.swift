@@ -6,7 +6,9 @@
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; callers map it to exit codes.
     public struct Code: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+        /// The code's name (`not-found`, `corrupt`, …).
         public var rawValue: String
+        /// A code by name.
         public init(rawValue: String) { self.rawValue = rawValue }
         public var description: String { rawValue }
 
@@ -30,6 +32,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let tooLarge = Code(rawValue: "too-large")
     }
 
+    /// What kind of failure.
     public var code: Code
     /// One line naming what was wrong and where (path, object, ref); never payload content.
     public var message: String
@@ -40,6 +43,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// The underlying error (an `Errno`, a zlib status), if any.
     public var cause: (any Error & Sendable)?
 
+    /// An error with its code, message and whatever of path, object and cause is known.
     public init(_ code: Code, _ message: String, path: String? = nil, object: ObjectID? = nil,
                 cause: (any Error & Sendable)? = nil) {
         self.code = code

@@ -3,6 +3,7 @@ import SatchelStore
 /// The one error type of the sync layer. Messages name replicas, refs, objects and positions,
 /// never message content.
 public struct SyncError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What went wrong; each code maps to a `FailureKind` (`kind`), which the CLI turns into an exit code (docs/CLI.md).
     public enum Code: String, Sendable {
         /// Tampered, truncated or malformed bundle; unknown capability or version.
         case badInput
@@ -16,11 +17,14 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, Equatable {
         case exists
     }
 
+    /// What went wrong.
     public var code: Code
+    /// One line naming the replica, ref, object or position concerned.
     public var message: String
     /// The error underneath, if any.
     public var cause: (any Error & Sendable)?
 
+    /// An error with a code, a one-line message and, if any, the error underneath.
     public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message

@@ -3,17 +3,12 @@ import SatchelBackup
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 
 /// A temporary directory with stores of the sample clinic, removed at the end.
 final class Workspace: Sendable {
-    let root: String
-
-    init() {
-        root = NSTemporaryDirectory() + "satchel-backup-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    private let directory = TemporaryDirectory(prefix: "satchel-backup-")
+    var root: String { directory.path }
 
     static let directoryXML = """
         <directory xmlns="urn:satchel:directory:1">
@@ -42,11 +37,8 @@ final class Workspace: Sendable {
 
     /// A file of pseudo-random bytes (an attachment that does not compress).
     func attachment(_ name: String, size: Int, seed: UInt64) throws -> String {
-        var source = GeneratedSource(length: UInt64(size), pattern: .random(seed: seed))
-        var bytes = [UInt8](repeating: 0, count: size)
-        _ = try bytes.withUnsafeMutableBytes { try source.read(into: $0) }
         let file = path(name)
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        try Data(randomBytes(size, seed: seed)).write(to: URL(fileURLWithPath: file))
         return file
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SatchelTestSupport
 import Testing
 
 /// `satchel backup create | verify | restore` through the binary: JSON keys, exit codes, and a
@@ -8,8 +9,7 @@ import Testing
         let scratch = Scratch()
         let store = scratch.path + "/laptop"
         try CLI.run("init", store, "--role", "workstation")
-        let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent().appendingPathComponent("fixtures/xml/valid/directory.xml").path
+        let directory = SourceTree.sampleDirectory
         #expect(try CLI.run("directory", "import", directory, "--store", store).status == 0)
         #expect(try CLI.run("compose", "--as", "s1", "--patient", "p1", "--subject", "Labs", "--body", "Ready", "--send",
                             "--store", store).status == 0)

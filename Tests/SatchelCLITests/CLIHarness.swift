@@ -1,4 +1,5 @@
 import Foundation
+import SatchelTestSupport
 import Testing
 
 /// Runs the built `satchel` executable as a user would.
@@ -57,12 +58,8 @@ struct CLI {
 }
 
 final class Scratch {
-    let path: String
-    init() {
-        path = NSTemporaryDirectory() + "satchel-cli-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    private let directory = TemporaryDirectory(prefix: "satchel-cli-")
+    var path: String { directory.path }
 
     func file(_ name: String, _ contents: String) -> String {
         let p = path + "/" + name
@@ -71,16 +68,5 @@ final class Scratch {
     }
 
     /// Every file under `dir` with its bytes, to prove a refused command changed nothing.
-    func snapshot(_ dir: String) -> [String: Data] {
-        var result: [String: Data] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: dir)
-        while let rel = enumerator?.nextObject() as? String {
-            var isDir: ObjCBool = false
-            let full = dir + "/" + rel
-            if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
-                result[rel] = FileManager.default.contents(atPath: full)
-            }
-        }
-        return result
-    }
+    func snapshot(_ dir: String) -> [String: Data] { FileTree.snapshot(dir) }
 }

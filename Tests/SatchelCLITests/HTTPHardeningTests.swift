@@ -3,6 +3,7 @@ import Logging
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 import Synchronization
 import Testing
 @_spi(Fuzzing) @testable import SatchelServer
@@ -530,18 +531,5 @@ import Testing
             }
         }
         return bytes
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a failing fuzz round can be replayed by seed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,11 +1,11 @@
 import Foundation
+import SatchelTestSupport
 import Testing
 
 /// Every hostile fixture fed to `satchel directory import` is refused with exit 65, one line on
 /// stderr, and the store stays byte-for-byte what it was.
 @Suite struct HostileImportTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent()
+    static let root = SourceTree.root
 
     static let fixtures: [String] = {
         let dir = root.appendingPathComponent("fixtures/xml/hostile").path

@@ -2,16 +2,13 @@ import Foundation
 import SatchelManifest
 import SatchelMessaging
 @testable import SatchelStore
+import SatchelTestSupport
 import Testing
 
 /// Issue #12, store and disk rows, through the real `satchel` binary: crafted files on disk
 /// give a clear error and the right exit code, never a trap, a hang or a deletion.
 @Suite struct HostileStoreCLITests {
-    static let fixture: String = {
-        var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { dir.deleteLastPathComponent() }
-        return dir.appendingPathComponent("fixtures/xml/valid/directory.xml").path
-    }()
+    static let fixture = SourceTree.sampleDirectory
 
     /// A workstation with one sent message carrying an attachment; returns store, thread ID.
     func clinic(_ scratch: Scratch) throws -> (store: String, thread: String) {

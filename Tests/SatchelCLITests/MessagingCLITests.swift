@@ -1,4 +1,5 @@
 import Foundation
+import SatchelTestSupport
 import Testing
 
 /// Messaging end to end through the `satchel` binary: exit codes, one-line errors, JSON keys
@@ -6,11 +7,7 @@ import Testing
 @Suite struct MessagingCLITests {
     /// The sample directory (fixtures/xml/valid/directory.xml): s1 (bulk), s2; list nursing =
     /// [s2]; p1 active with u1, u2; p2 discharged with u3 (inactive).
-    static let fixture: String = {
-        var dir = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { dir.deleteLastPathComponent() }
-        return dir.appendingPathComponent("fixtures/xml/valid/directory.xml").path
-    }()
+    static let fixture = SourceTree.sampleDirectory
 
     /// A store of `role` with the sample directory imported.
     private func store(_ scratch: Scratch, _ role: String, name: String? = nil) throws -> String {
@@ -371,16 +368,5 @@ import Testing
 
 extension Scratch {
     /// Every file under `dir` with its bytes.
-    static func snapshotFiles(_ dir: String) -> [String: Data] {
-        var result: [String: Data] = [:]
-        let enumerator = FileManager.default.enumerator(atPath: dir)
-        while let rel = enumerator?.nextObject() as? String {
-            var isDir: ObjCBool = false
-            let full = dir + "/" + rel
-            if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
-                result[rel] = FileManager.default.contents(atPath: full) ?? Data()
-            }
-        }
-        return result
-    }
+    static func snapshotFiles(_ dir: String) -> [String: Data] { FileTree.snapshot(dir) }
 }

@@ -1,10 +1,11 @@
 import Foundation
+import SatchelTestSupport
 import Testing
 
 /// Every command in the README's tour runs as written, in order, and succeeds.
 @Suite struct ReadmeTests {
     @Test func tourRunsAsWritten() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let root = SourceTree.root
         let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
         let block = try #require(readme.components(separatedBy: "```sh tour\n").last?.components(separatedBy: "```").first)
         let commands = block.split(separator: "\n").map(String.init).filter { !$0.isEmpty }

@@ -1,6 +1,7 @@
 import PropertyBased
 import Testing
 @testable import SatchelManifest
+import SatchelTestSupport
 
 /// decode(encode(x)) == x; encode(decode(bytes)) == bytes for canonical bytes; and noisy but
 /// equivalent spellings of a document (attribute order, whitespace, quotes, prefixes, character
@@ -70,7 +71,7 @@ import Testing
     /// Thread state built in any order (as merges on two replicas would) has one encoding.
     @Test func threadEncodingIgnoresInsertionOrder() async {
         await propertyCheck(count: 100, input: Manifests.thread, Self.seeds) { thread, seed in
-            var rng = SplitMix(state: seed)
+            var rng = SplitMix64(seed: seed)
             let rebuilt = try ThreadManifest(id: thread.id, patient: thread.patient, subject: thread.subject,
                                              created: thread.created, firstMessage: thread.firstMessage,
                                              initialAllowReplies: thread.initialAllowReplies, version: thread.version,

@@ -2,6 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 import Testing
 
 /// Compose: who may start a thread, who may receive one, and every compose option.

@@ -2,6 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 import Testing
 
 /// Drafts: save, list, show, update any field, detach, send later, discard; staff-only and

@@ -2,6 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 import Testing
 
 /// Replies, close and reopen: who may do what, where, and when.

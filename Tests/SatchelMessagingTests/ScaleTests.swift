@@ -2,6 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 import Testing
 
 /// Content addressing at scale: bodies and attachments are stored once however many threads

@@ -4,23 +4,14 @@ import SatchelManifest
 import SatchelMessaging
 import SatchelStore
 import SatchelSync
+import SatchelTestSupport
 import Testing
 
 /// Issue #12, corruption campaign (fast subset; `CrashCampaign corrupt` runs the long one):
 /// random bit flips and cuts across stores, bundles and backups are always detected, and gc never
 /// turns damage into the deletion of an intact object.
 @Suite struct CorruptionTests {
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-    }
+    typealias Rng = SplitMix64
 
     static func files(_ root: String) -> [String] {
         var result: [String] = []
@@ -53,7 +44,7 @@ import Testing
     @Test(arguments: 0..<24)
     func storeDamageIsDetectedAndNeverBecomesADeletion(seed: Int) throws {
         let template = try FaultWalkTests.template.get()
-        var rng = Rng(state: UInt64(seed) &* 7919)
+        var rng = Rng(seed: UInt64(seed) &* 7919)
         let dir = try template.copy()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let root = dir + "/ws"
@@ -90,7 +81,7 @@ import Testing
     @Test(arguments: 0..<16)
     func bundleAndBackupDamageIsDetected(seed: Int) throws {
         let template = try FaultWalkTests.template.get()
-        var rng = Rng(state: UInt64(seed) &* 104_729)
+        var rng = Rng(seed: UInt64(seed) &* 104_729)
         let dir = try template.copy()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let bundle = dir + "/peer.bundle"

@@ -1,32 +1,17 @@
 import Foundation
 @testable import SatchelStore
+import SatchelTestSupport
 
 /// A fresh directory under the system temp dir, removed when the value is dropped.
 final class TempDirectory {
-    let path: String
+    private let directory: TemporaryDirectory
+    var path: String { directory.path }
 
     init(_ label: String = "store") {
-        path = NSTemporaryDirectory() + "satchel-test-\(label)-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        directory = TemporaryDirectory(prefix: "satchel-test-\(label)-")
     }
 
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
     func makeStore() throws -> ObjectStore { try ObjectStore.create(at: path + "/store") }
-}
-
-func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var source = GeneratedSource(length: UInt64(count), pattern: .random(seed: seed))
-    var bytes = [UInt8](repeating: 0, count: count)
-    _ = try! bytes.withUnsafeMutableBytes { try source.read(into: $0) }
-    return bytes
-}
-
-func textBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var source = GeneratedSource(length: UInt64(count), pattern: .text(seed: seed))
-    var bytes = [UInt8](repeating: 0, count: count)
-    _ = try! bytes.withUnsafeMutableBytes { try source.read(into: $0) }
-    return bytes
 }
 
 /// Flips one bit of a file in place.

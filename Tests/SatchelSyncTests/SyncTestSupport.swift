@@ -3,18 +3,13 @@ import SatchelManifest
 import SatchelMessaging
 import SatchelStore
 @testable import SatchelSync
+import SatchelTestSupport
 
 /// Temporary stores with the sample clinic directory.
 final class Clinic {
-    let root: String
+    private let directory = TemporaryDirectory(prefix: "satchel-sync-")
+    var root: String { directory.path }
     private(set) var stores: [String: Repository] = [:]
-
-    init() {
-        root = NSTemporaryDirectory() + "satchel-sync-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
 
     static let directoryXML = """
         <directory xmlns="urn:satchel:directory:1">
@@ -49,17 +44,7 @@ final class Clinic {
 
     /// Every file under a store with its bytes, to prove a refused apply changed nothing.
     static func snapshot(_ repository: Repository) -> [String: Data] {
-        var result: [String: Data] = [:]
-        let root = repository.store.root
-        let enumerator = FileManager.default.enumerator(atPath: root)
-        while let rel = enumerator?.nextObject() as? String {
-            var isDir: ObjCBool = false
-            if FileManager.default.fileExists(atPath: root + "/" + rel, isDirectory: &isDir), !isDir.boolValue,
-               !rel.hasPrefix("tmp/") {
-                result[rel] = FileManager.default.contents(atPath: root + "/" + rel)
-            }
-        }
-        return result
+        FileTree.snapshot(repository.store.root, excluding: "tmp/")
     }
 }
 

@@ -9,6 +9,7 @@ import SatchelManifest
 public struct Passphrase: Sendable, CustomStringConvertible {
     let bytes: [UInt8]
 
+    /// A passphrase of these bytes, less one trailing LF or CRLF; an empty one is refused.
     public init(_ bytes: [UInt8]) throws {
         var bytes = bytes
         if bytes.last == 0x0A { bytes.removeLast() }
@@ -17,6 +18,7 @@ public struct Passphrase: Sendable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// A passphrase of the UTF-8 bytes of `string`.
     public init(string: String) throws { try self.init(Array(string.utf8)) }
 
     /// Reads the passphrase file.
@@ -35,10 +37,14 @@ public struct Passphrase: Sendable, CustomStringConvertible {
 
 /// scrypt cost parameters.
 public struct ScryptParameters: Sendable, Hashable {
+    /// CPU/memory cost N (a power of two).
     public var n: UInt64
+    /// Block size r.
     public var r: UInt64
+    /// Parallelism p.
     public var p: UInt64
 
+    /// Parameters as given; a reader checks them against its bounds before deriving a key.
     public init(n: UInt64, r: UInt64, p: UInt64) {
         self.n = n
         self.r = r

@@ -4,13 +4,17 @@ import SatchelMessaging
 import SatchelStore
 
 extension Backup {
+    /// What ``restore(_:bases:to:passphrase:progress:)`` rebuilt (`backup restore`'s JSON).
     public struct RestoreSummary: Sendable, Equatable {
+        /// The restored store's root directory.
         public var store: String
         /// The restored store's new replica ID.
         public var replica: String
         /// The backed-up store's replica ID, now retired.
         public var retired: String
+        /// Objects restored.
         public var objects: Int
+        /// Refs restored.
         public var refs: Int
         /// Sync checkpoints that were dropped (their peers will do a full reconcile).
         public var droppedCheckpoints: Int

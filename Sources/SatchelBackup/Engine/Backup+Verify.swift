@@ -5,17 +5,25 @@ import SatchelStore
 extension Backup {
     /// What ``verify(_:passphrase:bases:)`` found.
     public struct VerifyReport: Sendable, Equatable {
+        /// The archive file verified.
         public var path: String
+        /// The archive's ID, once its header could be read.
         public var archive: String?
+        /// The base archive's ID, for an incremental.
         public var base: String?
+        /// Whether the archive is encrypted.
         public var encrypted = false
+        /// Objects checked.
         public var objects = 0
+        /// Refs in the archive's snapshot.
         public var refs = 0
+        /// Size of the archive file in bytes.
         public var bytes: UInt64 = 0
         /// One line per problem; empty when the archive is intact.
         public var problems: [String] = []
         /// Set when completeness could not be checked (an incremental verified without its chain).
         public var note: String?
+        /// True when no problem was found.
         public var isClean: Bool { problems.isEmpty }
     }
 

@@ -13,34 +13,52 @@ public enum Backup {
         /// Make an incremental archive on top of this archive (full or incremental) of the same
         /// store: only objects not reachable from its ref snapshot are stored.
         public var incrementalFrom: String?
+        /// scrypt cost of the key derivation (``ScryptParameters/standard``; tests use `.fast`).
         public var scrypt: ScryptParameters = .standard
+        /// Plaintext bytes per encrypted chunk.
         public var chunkSize: Int = ArchiveFormat.defaultChunkSize
         /// Called now and then with (objects copied, bytes written so far).
         public var progress: (@Sendable (Progress) -> Void)?
 
+        /// Options for a full (or, with `incrementalFrom`, incremental) archive, encrypted when
+        /// `passphrase` is given.
         public init(passphrase: Passphrase? = nil, incrementalFrom: String? = nil) {
             self.passphrase = passphrase
             self.incrementalFrom = incrementalFrom
         }
     }
 
+    /// Where a create or restore is, reported now and then to a progress handler.
     public struct Progress: Sendable {
+        /// The step under way: taking the ref snapshot, copying objects and writing the archive
+        /// (create); restoring objects, then refs (restore).
         public enum Phase: Sendable { case snapshot, objects, writing, restoring, refs }
+        /// The step under way.
         public var phase: Phase
+        /// Objects copied so far.
         public var objects: Int
+        /// Bytes written so far.
         public var bytes: UInt64
     }
 
+    /// What ``create(_:to:options:)`` wrote (`backup create`'s JSON).
     public struct Summary: Sendable, Equatable {
         /// The archive's ID (`b…`).
         public var archive: String
+        /// The archive file.
         public var path: String
+        /// Objects stored in this archive (for an incremental, only those its base's ref snapshot
+        /// does not reach).
         public var objects: Int
+        /// Refs in the archive's snapshot.
         public var refs: Int
+        /// Size of the archive file in bytes.
         public var bytes: UInt64
         /// ID of the base archive for an incremental.
         public var base: String?
+        /// Whether the archive is encrypted.
         public var encrypted: Bool
+        /// Whether the archive is incremental (it has a base).
         public var incremental: Bool { base != nil }
     }
 

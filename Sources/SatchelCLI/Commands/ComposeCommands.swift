@@ -14,7 +14,7 @@ struct DirectoryCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Validate a directory file and make it the current directory.",
             discussion: """
-                The file (CONTRACT.md's format) is parsed with a hardened parser, validated against \
+                The file (docs/FORMAT.md, section 4.2) is parsed with a hardened parser, validated against \
                 its schema and checked for dangling references; a bad file changes nothing (exit 65).
 
                 Example:

@@ -22,7 +22,7 @@ struct DraftCommand: AsyncParsableCommand {
 
             enum CodingKeys: String, CodingKey { case draft, author, updated, subject }
 
-            /// Every CONTRACT.md key is present; a missing subject is `null`.
+            /// Every key of docs/CLI.md is present; a missing subject is `null`.
             func encode(to encoder: any Encoder) throws {
                 var c = encoder.container(keyedBy: CodingKeys.self)
                 try c.encode(draft, forKey: .draft)
@@ -64,7 +64,7 @@ struct DraftCommand: AsyncParsableCommand {
                 case bodySize, bodyOmitted
             }
 
-            /// Every CONTRACT.md key is present; what an incomplete draft lacks is `null`.
+            /// Every key of docs/CLI.md is present; what an incomplete draft lacks is `null`.
             func encode(to encoder: any Encoder) throws {
                 var c = encoder.container(keyedBy: CodingKeys.self)
                 try c.encode(draft, forKey: .draft)

@@ -174,7 +174,7 @@ struct SyncCommand: AsyncParsableCommand {
     }
 }
 
-/// CONTRACT.md `"quarantined": [{"thread", "message", "reason"}]`.
+/// docs/CLI.md `"quarantined": [{"thread", "message", "reason"}]`.
 struct QuarantinedJSON: Encodable {
     var thread, message, reason: String
 

@@ -2,7 +2,7 @@ import ArgumentParser
 import SatchelStore
 
 /// An error meant for the person at the terminal: one line, and the exit code of
-/// CONTRACT.md.
+/// docs/CLI.md.
 public struct CLIError: Error, CustomStringConvertible, Sendable {
     public var exitCode: Int32
     public var message: String
@@ -15,7 +15,7 @@ public struct CLIError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// Exit codes (sysexits) from CONTRACT.md.
+/// Exit codes (sysexits) of docs/CLI.md, "Exit codes".
 public enum ExitStatus: Int32, Sendable {
     case success = 0
     case damage = 1

@@ -2,7 +2,7 @@ import ArgumentParser
 import SatchelManifest
 import SatchelMessaging
 
-/// The compose flags of CONTRACT.md, shared by `compose` and `draft update`.
+/// The compose flags of docs/CLI.md, shared by `compose` and `draft update`.
 struct ComposeOptions: ParsableArguments {
     @Option(name: .customLong("as"), help: "Staff ID of the author.")
     var author: String?
@@ -92,7 +92,7 @@ struct ComposeOptions: ParsableArguments {
     }
 }
 
-/// JSON shapes shared by several commands (CONTRACT.md).
+/// JSON shapes shared by several commands (docs/CLI.md).
 struct SendJSON: Encodable {
     struct Thread: Encodable { var thread, message, patient: String; var recipients: [String] }
     struct Skipped: Encodable { var portalUser, reason: String }

@@ -95,6 +95,7 @@ public enum AnyManifest: Sendable, Equatable {
         }
     }
 
+    /// The vocabulary of the manifest held.
     public var vocabulary: Vocabulary {
         switch self {
         case .store: .store

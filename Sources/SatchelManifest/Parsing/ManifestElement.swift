@@ -6,10 +6,14 @@
 public struct ManifestElement: Sendable, Equatable {
     /// One attribute. Namespaced attributes keep their namespace URI so decoders can refuse them.
     public struct Attribute: Sendable, Equatable {
+        /// Local name.
         public var name: String
+        /// Namespace URI, or nil.
         public var namespace: String?
+        /// The value, entities and character references resolved.
         public var value: String
 
+        /// An attribute.
         public init(name: String, namespace: String? = nil, value: String) {
             self.name = name
             self.namespace = namespace
@@ -32,6 +36,7 @@ public struct ManifestElement: Sendable, Equatable {
     /// 1-based column just after the start tag (0 when unknown).
     public var column: Int
 
+    /// An element (tests and tools build trees by hand; decoders get them from ``ManifestReader``).
     public init(name: String, namespace: String? = nil, attributes: [Attribute] = [],
                 children: [ManifestElement] = [], text: String = "", line: Int = 0, column: Int = 0) {
         self.name = name

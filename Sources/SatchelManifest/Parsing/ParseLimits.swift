@@ -14,6 +14,7 @@ public struct ParseLimits: Sendable, Equatable {
     /// Length of one run of text (between two tags), in UTF-8 bytes.
     public var maxTextLength: Int
 
+    /// Limits with these values; the defaults are ``default``.
     public init(maxInputBytes: Int = 32 << 20, maxDepth: Int = 32, maxElements: Int = 1_000_000,
                 maxAttributes: Int = 32, maxAttributeLength: Int = 64 << 10,
                 maxTextLength: Int = 1 << 20) {

@@ -3,6 +3,7 @@ import SatchelStore
 /// A message body stored as a blob: its object ID, format and length in bytes.
 /// Written `<body format="plain|rich" length="N" object="sha256:…"/>`.
 public struct BodyReference: Sendable, Hashable {
+    /// How the body's bytes are to be read.
     public enum Format: String, Sendable, CaseIterable {
         /// Plain text.
         case plain
@@ -10,11 +11,14 @@ public struct BodyReference: Sendable, Hashable {
         case rich
     }
 
+    /// The body blob.
     public var object: ObjectID
+    /// Plain text or sanitized rich text.
     public var format: Format
     /// Length of the body blob in bytes.
     public var length: UInt64
 
+    /// A body reference.
     public init(object: ObjectID, format: Format, length: UInt64) {
         self.object = object
         self.format = format
@@ -41,13 +45,18 @@ public struct BodyReference: Sendable, Hashable {
 /// also covers the object header). Written
 /// `<attachment mediaType="…" name="…" object="sha256:…" sha256="<64 hex>" size="N"/>`.
 public struct AttachmentReference: Sendable, Hashable {
+    /// File name, as shown to people (checked by the messaging layer's attachment-name rules).
     public var name: String
+    /// Media type (e.g. `application/pdf`).
     public var mediaType: String
+    /// Size of the file in bytes.
     public var size: UInt64
+    /// The blob holding the file.
     public var object: ObjectID
     /// 64 lowercase hex digits: SHA-256 of the attachment's content alone.
     public var sha256: String
 
+    /// An attachment reference.
     public init(name: String, mediaType: String, size: UInt64, object: ObjectID, sha256: String) {
         self.name = name
         self.mediaType = mediaType

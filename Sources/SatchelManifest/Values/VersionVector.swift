@@ -4,8 +4,10 @@
 /// Written as `<version><counter replica="R" value="N"/>...</version>`, entries sorted by replica
 /// ID (byte order), values ≥ 1.
 public struct VersionVector: Sendable, Hashable {
+    /// Nonzero counters by replica ID.
     public private(set) var counters: [String: UInt64]
 
+    /// A vector of these counters (zero entries are dropped).
     public init(_ counters: [String: UInt64] = [:]) {
         self.counters = counters.filter { $0.value != 0 }
     }
@@ -25,9 +27,12 @@ public struct VersionVector: Sendable, Hashable {
 
 /// One event of a replica: the replica ID and its counter after the event.
 public struct Dot: Sendable, Hashable, Comparable {
+    /// The replica that made the event.
     public var replica: String
+    /// That replica's counter after the event (≥ 1).
     public var counter: UInt64
 
+    /// A dot.
     public init(replica: String, counter: UInt64) {
         self.replica = replica
         self.counter = counter

@@ -6,7 +6,7 @@
 public enum Vocabulary: String, Sendable, CaseIterable {
     /// Store configuration (`config.xml`).
     case store
-    /// The directory imported from the EHR (CONTRACT.md's import format).
+    /// The directory imported from the EHR (docs/FORMAT.md §4.2).
     case directory
     /// Thread head: identity, version vector and the set of the thread's events (version 2;
     /// version 1, flag registers and message references, is still read).

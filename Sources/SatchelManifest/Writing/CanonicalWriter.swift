@@ -23,6 +23,8 @@ public final class CanonicalWriter {
     /// Bytes handed to the sink so far plus those still buffered.
     public private(set) var byteCount = 0
 
+    /// A writer whose root element gets `namespace`, handing pieces of at most `bufferSize` bytes
+    /// (at least 64) to `sink`.
     public init(namespace: String, bufferSize: Int = 32 << 10, sink: @escaping Sink) {
         self.namespace = namespace
         self.bufferSize = max(bufferSize, 64)

@@ -19,7 +19,7 @@ public enum AttachmentInput: Sendable, Equatable {
     case stored(AttachmentReference)
 }
 
-/// Everything compose takes (CONTRACT.md `satchel compose`).
+/// Everything compose takes (docs/CLI.md `satchel compose`).
 public struct ComposeRequest: Sendable, Equatable {
     /// Staff ID of the author.
     public var author: String

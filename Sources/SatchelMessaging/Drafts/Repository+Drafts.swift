@@ -2,7 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelStore
 
-/// A draft in a list (CONTRACT.md `draft list`).
+/// A draft in a list (docs/CLI.md `draft list`).
 public struct DraftSummary: Sendable, Equatable {
     public var draft: String
     public var author: String

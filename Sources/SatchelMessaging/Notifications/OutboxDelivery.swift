@@ -11,7 +11,7 @@ public struct OutboundNotification: Sendable, Equatable {
     public var text: String
 }
 
-/// The outcome of one delivery run (CONTRACT.md `outbox deliver`).
+/// The outcome of one delivery run (docs/CLI.md `outbox deliver`).
 public struct DeliveryResult: Sendable, Equatable {
     /// Handed to the gateway and acknowledged in this run.
     public var sent = 0

@@ -93,7 +93,7 @@ public enum MessagingRules {
 }
 
 /// A message (or flag event) kept for staff but never shown to patients, with the rule it broke.
-/// CONTRACT.md: `"quarantined": [{"thread", "message", "reason"}]`.
+/// docs/CLI.md: `"quarantined": [{"thread", "message", "reason"}]`.
 public struct Quarantined: Sendable, Equatable, Hashable {
     public var thread: String
     /// The message ID, or `replica:counter` for a flag event.

@@ -1,7 +1,7 @@
 import SatchelManifest
 import SatchelStore
 
-/// A thread in a list (CONTRACT.md `thread list`).
+/// A thread in a list (docs/CLI.md `thread list`).
 public struct ThreadSummary: Sendable, Equatable {
     public var thread: String
     public var patient: String
@@ -36,7 +36,7 @@ public struct MessageView: Sendable, Equatable {
     public var bcc: [String]?
 }
 
-/// One event of a thread as a viewer may see it (CONTRACT.md `thread show` `events`).
+/// One event of a thread as a viewer may see it (docs/CLI.md `thread show` `events`).
 public struct EventView: Sendable, Equatable {
     /// `replica:counter` (the event's dot), or the message ID for a legacy message.
     public var event: String
@@ -46,7 +46,7 @@ public struct EventView: Sendable, Equatable {
     public var at: Timestamp
 }
 
-/// A whole thread as a viewer may see it (CONTRACT.md `thread show`).
+/// A whole thread as a viewer may see it (docs/CLI.md `thread show`).
 public struct ThreadView: Sendable, Equatable {
     public var summary: ThreadSummary
     public var head: ObjectID

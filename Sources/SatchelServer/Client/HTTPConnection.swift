@@ -199,11 +199,16 @@ struct HTTPConnection {
 
 /// A parsed `http://host[:port][/base]` sync URL.
 public struct SyncEndpoint: Sendable, Equatable {
+    /// Host name or address (an IPv6 address without brackets).
     public var host: String
+    /// TCP port (80 when the URL gives none).
     public var port: Int
     /// Path prefix before `/v1/…` (empty, or starting with `/` and not ending with one).
     public var basePath: String
 
+    /// Parses `text`; refuses (``HTTPSyncError/Code/usage``) `https://`, which this build's
+    /// client does not speak, and anything but `http://HOST[:PORT][/PATH]` without query,
+    /// fragment or user.
     public init(_ text: String) throws {
         if text.hasPrefix("https://") {
             throw HTTPSyncError(.usage, "\(text): https is not supported by this build's client yet; use http:// on a trusted network or a local tunnel")

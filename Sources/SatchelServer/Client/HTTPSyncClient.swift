@@ -18,14 +18,20 @@ import SatchelSync
 /// Checkpoints make a second exchange with no changes small; the have-lists keep content the
 /// other side already holds (attachments, earlier messages of a changed thread) off the wire.
 public struct HTTPSyncClient: Sendable {
+    /// The workstation store that syncs.
     public let repository: Repository
+    /// The portal's `satchel serve` URL.
     public let endpoint: SyncEndpoint
     let token: String
+    /// Limits this client enforces on what the portal sends.
     public var limits = HTTPSyncProtocol.Limits()
     /// A request fails (``HTTPSyncError/Code/transport``, exit 74) when no byte has moved either
     /// way for this long; nothing received in that exchange is applied.
     public var timeout: Duration = HTTPConnection.defaultIdleTimeout
 
+    /// A client for the portal at `url` (`http://HOST[:PORT][/PATH]`) with a token from
+    /// `satchel replica register` (surrounding whitespace ignored). Throws
+    /// ``HTTPSyncError/Code/usage`` for a malformed URL or token; nothing is sent yet.
     public init(repository: Repository, url: String, token: String) throws {
         let token = token.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !token.isEmpty, token.utf8.count <= ReplicaTokens.maxPresentedLength,
@@ -37,12 +43,19 @@ public struct HTTPSyncClient: Sendable {
         self.token = token
     }
 
+    /// The portal's answer to `GET /v1/hello`.
     public struct Hello: Decodable, Sendable {
+        /// The sync protocol version it speaks (``HTTPSyncProtocol/version``).
         public var `protocol`: Int
+        /// The portal's replica ID.
         public var replica: String
+        /// The portal's role (`portal`).
         public var role: String
+        /// The label the token was registered under.
         public var name: String
+        /// Largest bundle it accepts or sends.
         public var maxBundleBytes: UInt64
+        /// Most object IDs it accepts in one list.
         public var maxListEntries: Int
     }
 
@@ -64,7 +77,7 @@ public struct HTTPSyncClient: Sendable {
         }
     }
 
-    /// The whole exchange; returns what went each way (CONTRACT.md's `sync` keys).
+    /// The whole exchange; returns what went each way (docs/CLI.md `sync`).
     public func sync() async throws -> (sent: TransferSummary, received: TransferSummary) {
         let result = try await exchange()
         return (result.sent, result.received)

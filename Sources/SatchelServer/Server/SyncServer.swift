@@ -15,10 +15,13 @@ import SatchelSync
 /// verified and applied all-or-nothing, and leave streamed from a temporary file: no bundle is
 /// ever held in memory. One exchange at a time touches the store.
 public struct SyncServer: Sendable {
+    /// Where to listen and the limits that protect the portal from slow or hostile clients.
     public struct Configuration: Sendable {
+        /// Address to listen on (`satchel serve --bind`).
         public var host = "127.0.0.1"
         /// 0 picks a free port (reported to `onRunning`).
         public var port = 8080
+        /// Protocol limits (bundle size, list lengths, authorization header size).
         public var limits = HTTPSyncProtocol.Limits()
         /// A connection with no complete HTTP part read for this long is closed (stalled clients).
         public var idleTimeout: TimeAmount = .seconds(60)
@@ -27,6 +30,7 @@ public struct SyncServer: Sendable {
         /// While the server waits for a request body, the body must come at least this fast on
         /// average once `bodyGrace` of waiting has passed.
         public var minBodyBytesPerSecond = 1024
+        /// How long a request body may wait before ``minBodyBytesPerSecond`` applies.
         public var bodyGrace: TimeAmount = .seconds(10)
         /// After the response, how long the rest of an unread request is read and discarded
         /// before the connection closes.
@@ -42,19 +46,26 @@ public struct SyncServer: Sendable {
         public var raiseDescriptorLimit = true
         /// Request header limits (bytes of one field, of all fields, number of fields).
         public var maxHeaderFieldBytes = 8 << 10
+        /// Bytes of all request header fields together.
         public var maxHeaderListBytes = 32 << 10
+        /// Number of request header fields.
         public var maxHeaderFields = 64
 
+        /// A configuration for `host` and `port` with every other setting at its default.
         public init(host: String = "127.0.0.1", port: Int = 8080) {
             self.host = host
             self.port = port
         }
     }
 
+    /// The portal store served.
     public let repository: Repository
+    /// Address and limits.
     public let configuration: Configuration
     let logger: Logger
 
+    /// A server for a portal store (``HTTPSyncError/Code/usage`` for a workstation store); it
+    /// listens once ``run(handleSignals:onRunning:)`` is called.
     public init(repository: Repository, configuration: Configuration = .init(), logger: Logger? = nil) throws {
         guard repository.isPortal else {
             throw HTTPSyncError(.usage, "satchel serve runs on a portal store; \(repository.store.root) is a \(repository.role.rawValue) (workstations sync to the portal with: satchel sync URL)")

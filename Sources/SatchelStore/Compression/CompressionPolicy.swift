@@ -14,6 +14,7 @@ public struct CompressionPolicy: Sendable {
     /// zlib level used for objects that are compressed.
     public var level: Int32 = 1
 
+    /// The default policy: level 1, sample test on the first 64 KiB, payloads under 64 bytes stored.
     public init() {}
 
     /// A policy that never compresses: every object is stored as-is (encoding 0). For packs
@@ -71,11 +72,13 @@ public struct CompressionPolicy: Sendable {
 }
 
 /// The policy's incompressibility test for callers outside the store (who have no
-/// ``Deflater``): one reusable scratch deflater for the sample test.
+/// `Deflater`): one reusable scratch deflater for the sample test.
 public final class CompressionProbe {
+    /// The policy whose test this probe runs.
     public let policy: CompressionPolicy
     private lazy var scratch = Deflater(level: policy.level, outputCapacity: 64 * 1024)
 
+    /// A probe for `policy`.
     public init(policy: CompressionPolicy = CompressionPolicy()) { self.policy = policy }
 
     /// Whether the policy would deflate a payload of `totalLength` bytes starting with `sample`

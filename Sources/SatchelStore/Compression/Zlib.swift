@@ -196,9 +196,11 @@ extension Inflater {
 public final class DeflateSink {
     private let deflater: Deflater
     private let output: (UnsafeRawBufferPointer) throws -> Void
+    /// The current zlib level (0 = store).
     public private(set) var level: Int32
     private var finished = false
 
+    /// Starts a stream at `level`; compressed bytes go to `output` as they are produced.
     public init(level: Int32 = 6, output: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.level = level
         deflater = Deflater(level: level)
@@ -212,6 +214,7 @@ public final class DeflateSink {
         try deflater.compress(bytes, finish: false, into: output)
     }
 
+    /// Compresses `bytes` at the current level.
     public func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }
@@ -246,6 +249,7 @@ public final class InflatingSource: ByteSource {
     /// Uncompressed bytes produced so far.
     public private(set) var produced: UInt64 = 0
 
+    /// Inflates the stream read from `source`, pulling `bufferSize` bytes at a time.
     public init(source: any ByteSource, bufferSize: Int = 64 * 1024) {
         self.source = source
         input = [UInt8](repeating: 0, count: max(bufferSize, 1024))
@@ -263,6 +267,7 @@ public final class InflatingSource: ByteSource {
         inputEnd = n
     }
 
+    /// Fills `buffer` with inflated bytes; 0 at the end of the stream.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         guard !buffer.isEmpty else { return 0 }
         while !inflater.finished {

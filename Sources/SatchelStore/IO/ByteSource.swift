@@ -12,8 +12,10 @@ public struct BufferSource: ByteSource {
     private let bytes: [UInt8]
     private var offset = 0
 
+    /// A source of `bytes`.
     public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
+    /// Copies the next bytes; 0 once all were read.
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = min(buffer.count, bytes.count - offset)
         if n > 0 {
@@ -28,10 +30,13 @@ public struct BufferSource: ByteSource {
 
 /// An open file descriptor (the caller keeps ownership and closes it).
 public struct FileSource: ByteSource {
+    /// The file read from.
     public let descriptor: FileDescriptor
 
+    /// A source reading `descriptor` from its current offset.
     public init(_ descriptor: FileDescriptor) { self.descriptor = descriptor }
 
+    /// Reads the next bytes (retrying on EINTR); 0 at the end of the file.
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         try descriptor.read(into: buffer)
     }
@@ -40,16 +45,21 @@ public struct FileSource: ByteSource {
 /// A byte range `[offset, end)` of an open file, read with positional reads (the caller keeps
 /// ownership of the descriptor and closes it).
 public struct FileRangeSource: ByteSource {
+    /// The file read from.
     public let descriptor: FileDescriptor
+    /// Offset of the next byte to read.
     public private(set) var position: Int64
+    /// Offset just past the range.
     public let end: Int64
 
+    /// A source of the bytes `[offset, end)` of `descriptor`.
     public init(_ descriptor: FileDescriptor, offset: Int64, end: Int64) {
         self.descriptor = descriptor
         position = offset
         self.end = end
     }
 
+    /// Reads the next bytes of the range; 0 at its end, or where the file ends first.
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let want = Int(min(Int64(buffer.count), max(0, end - position)))
         guard want > 0 else { return 0 }
@@ -62,11 +72,13 @@ public struct FileRangeSource: ByteSource {
 /// A source that yields `length` pseudo-random or patterned bytes without holding them, for
 /// tests and benchmarks of large payloads.
 public struct GeneratedSource: ByteSource {
+    /// Random bytes (incompressible) or English-like text (compressible), from a seed.
     public enum Pattern: Sendable { case random(seed: UInt64), text(seed: UInt64) }
     private var remaining: UInt64
     private var state: UInt64
     private let pattern: Pattern
 
+    /// A source of `length` bytes of `pattern`.
     public init(length: UInt64, pattern: Pattern) {
         remaining = length
         self.pattern = pattern
@@ -84,6 +96,7 @@ public struct GeneratedSource: ByteSource {
         return z ^ (z >> 31)
     }
 
+    /// Generates the next bytes; 0 after `length` bytes.
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
         let n = Int(min(UInt64(buffer.count), remaining))
         switch pattern {

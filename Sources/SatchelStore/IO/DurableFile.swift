@@ -18,6 +18,7 @@ import SystemPackage
 /// be made again (a bundle exchanged between two local stores). A file that is neither
 /// published nor discarded is removed when the value is dropped.
 public final class DurableFile {
+    /// Whether publishing makes the file durable (fsyncs) or only visible.
     public enum Mode: Sendable {
         case durable
         case ephemeral
@@ -25,6 +26,7 @@ public final class DurableFile {
 
     /// The final path.
     public let path: String
+    /// Durable or ephemeral.
     public let mode: Mode
     let temp: String
     private var fd: FileDescriptor?
@@ -73,6 +75,7 @@ public final class DurableFile {
         }
     }
 
+    /// Appends bytes (buffered).
     public func write(_ bytes: [UInt8]) throws {
         try bytes.withUnsafeBytes { try write($0) }
     }

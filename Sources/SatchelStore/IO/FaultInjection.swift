@@ -26,6 +26,7 @@ public enum FaultPoint: String, Sendable, CaseIterable {
 /// What to do at the chosen fault point: fail with an errno (EIO, ENOSPC, …), or stop the
 /// process there with SIGKILL (a power cut, as far as the store can tell).
 public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
+    /// Fail the call with an errno, or kill the process.
     public enum Action: Sendable, Equatable {
         case fail(Errno)
         case kill
@@ -35,8 +36,10 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
     public var point: FaultPoint?
     /// The fault fires on the `nth` pass (1-based) through the point.
     public var nth: Int
+    /// What happens when the fault fires.
     public var action: Action
 
+    /// A plan: on the `nth` pass through `point` (any point when nil), do `action`.
     public init(point: FaultPoint?, nth: Int, action: Action) {
         self.point = point
         self.nth = nth
@@ -84,7 +87,7 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Fault injection under the store, in the spirit of swift-system's mocking: the syscall layer
-/// asks ``check(_:)`` before every write, fsync, rename, link and directory sync.
+/// asks `check(_:)` before every write, fsync, rename, link and directory sync.
 ///
 /// A plan is active either for one task tree (``withPlan(_:_:)``, what tests use: parallel
 /// tests do not see each other's plans) or for the whole process from the `SATCHEL_FAULT`
@@ -93,9 +96,11 @@ public struct FaultPlan: Sendable, Equatable, CustomStringConvertible {
 public enum FaultInjection {
     /// Counts passes through each point and fires the plan once.
     public final class Session: Sendable {
+        /// The plan, or nil to only count passes.
         public let plan: FaultPlan?
         private let state = Mutex<(counts: [FaultPoint: Int], total: Int, fired: Bool)>(([:], 0, false))
 
+        /// A session that fires `plan` once.
         public init(plan: FaultPlan?) { self.plan = plan }
 
         /// True once the plan's fault was injected.

@@ -1,5 +1,6 @@
 /// Lowercase hexadecimal text for bytes (object IDs, salts, tokens, archive IDs).
 public enum Hex {
+    /// Two lowercase hex digits per byte.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []

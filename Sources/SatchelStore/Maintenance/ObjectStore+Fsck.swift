@@ -8,6 +8,7 @@ public struct FsckProblem: Sendable, Equatable, CustomStringConvertible {
     /// Where and why, one line.
     public var detail: String
 
+    /// A problem.
     public init(kind: String, object: String, detail: String) {
         self.kind = kind
         self.object = object
@@ -21,7 +22,9 @@ public struct FsckProblem: Sendable, Equatable, CustomStringConvertible {
 public struct FsckReport: Sendable {
     /// Distinct objects examined (loose and packed).
     public var objects: Int
+    /// Everything found wrong, in the order found.
     public var problems: [FsckProblem]
+    /// True when nothing is wrong.
     public var isClean: Bool { problems.isEmpty }
 }
 

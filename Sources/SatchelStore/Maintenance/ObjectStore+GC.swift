@@ -1,13 +1,18 @@
 /// What ``ObjectStore/gc(grace:extraRoots:)`` did.
 public struct GCReport: Sendable {
+    /// Objects reachable from refs (and extra roots): always kept.
     public var reachable = 0
+    /// Unreachable loose objects removed.
     public var removedLoose = 0
+    /// Packs removed (their live objects were repacked).
     public var removedPacks = 0
     /// Objects copied into the new consolidated pack.
     public var repacked = 0
     /// Unreachable objects kept because they are younger than the grace period.
     public var keptYoung = 0
+    /// Leftover temporary files removed.
     public var removedTemp = 0
+    /// Bytes of files removed.
     public var bytesFreed: UInt64 = 0
 }
 

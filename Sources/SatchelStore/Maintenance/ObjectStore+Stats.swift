@@ -2,8 +2,11 @@
 public struct StoreStats: Sendable {
     /// Distinct objects, loose and packed.
     public var objects = 0
+    /// Loose objects.
     public var looseObjects = 0
+    /// Packs.
     public var packs = 0
+    /// Objects in packs.
     public var packedObjects = 0
     /// Bytes on disk of objects, packs and indexes.
     public var bytes: UInt64 = 0
@@ -12,6 +15,7 @@ public struct StoreStats: Sendable {
 }
 
 extension ObjectStore {
+    /// Counts objects, packs, bytes and refs (reads directories and pack indexes, not objects).
     public func stats() throws -> StoreStats {
         var stats = StoreStats()
         var ids = Set<ObjectID>()

@@ -85,21 +85,27 @@ public struct ObjectID: Hashable, Comparable, Sendable, CustomStringConvertible 
 /// Incremental object hashing: feed the payload as it streams, get the ``ObjectID`` at the end.
 public struct ObjectHasher: Sendable {
     private var sha = SHA256()
+    /// Kind of the object being hashed.
     public let kind: ObjectKind
+    /// Payload length announced in the object header.
     public let length: UInt64
+    /// Payload bytes hashed so far.
     public private(set) var consumed: UInt64 = 0
 
+    /// Starts hashing an object of `kind` whose payload is `length` bytes (hashes the header).
     public init(kind: ObjectKind, length: UInt64) {
         self.kind = kind
         self.length = length
         sha.update(data: kind.header(length: length))
     }
 
+    /// Hashes the next payload bytes.
     public mutating func update(_ bytes: UnsafeRawBufferPointer) {
         consumed += UInt64(bytes.count)
         sha.update(bufferPointer: bytes)
     }
 
+    /// Hashes the next payload bytes.
     public mutating func update(_ bytes: [UInt8]) {
         bytes.withUnsafeBytes { update($0) }
     }

@@ -27,6 +27,7 @@ public final class PackStreamReader: ByteSource {
     private var current: (kind: ObjectKind, length: UInt64, compressed: Bool)?
     private var remaining: UInt64 = 0
     private var hasher: ObjectHasher?
+    /// Entries read so far.
     public private(set) var count: UInt64 = 0
     private var started = false
 

@@ -205,7 +205,9 @@ final class PackWriter {
 public struct PackInfo: Sendable, Equatable {
     /// `pack-<hex of the pack checksum>`.
     public var name: String
+    /// Objects in the pack.
     public var objects: Int
+    /// Size of the pack file in bytes.
     public var bytes: UInt64
 }
 

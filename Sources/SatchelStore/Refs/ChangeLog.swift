@@ -13,17 +13,23 @@ import SystemPackage
 /// its sequence number, so a peer's checkpoint stays valid; a new epoch (a lost or replaced
 /// log) tells peers to do a full reconcile.
 public final class ChangeLog: Sendable {
+    /// The latest change of one ref after a sequence number.
     public struct Entry: Sendable, Equatable {
+        /// The change's sequence number.
         public var sequence: UInt64
+        /// The ref that changed.
         public var ref: RefName
+        /// What the ref was set to (nil: deleted).
         public var object: ObjectID?
         /// What the ref held before the first change this entry stands for (nil: nothing, or
         /// unknown when ``previousKnown`` is false). For ``ChangeLog/changes(after:)`` this is a
         /// value the ref held at or before the sequence asked about: sync leaves out what that
         /// value reaches, which the peer already has.
         public var previous: ObjectID?
+        /// Whether ``previous`` is known (old-format records lack it).
         public var previousKnown: Bool
 
+        /// An entry.
         public init(sequence: UInt64, ref: RefName, object: ObjectID?, previous: ObjectID? = nil,
                     previousKnown: Bool = false) {
             self.sequence = sequence
@@ -46,6 +52,7 @@ public final class ChangeLog: Sendable {
         }
     }
 
+    /// Path of `changes.log`.
     public let path: String
     let tempDirectory: String
     /// Compact when the file grows past this many bytes.

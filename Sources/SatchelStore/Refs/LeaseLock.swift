@@ -6,8 +6,11 @@
 /// The file is written completely under a temp name and hard-linked into place, so it is
 /// never seen half-written; `link` failing with EEXIST is what makes acquisition exclusive.
 public final class LeaseLock: Sendable {
+    /// The lock file.
     public let path: String
+    /// Random token naming this holder (checked before a release or renewal).
     public let token: String
+    /// Seconds after the last renewal at which the lease goes stale.
     public let ttl: Double
     private let tempDirectory: String
 

@@ -2,10 +2,14 @@
 /// `drafts/D-9c`. Components use `[A-Za-z0-9._-]`, do not start with a dot and do not end in
 /// `.lock` or `.tmp`, so a hostile name can never leave `refs/` or collide with lock files.
 public struct RefName: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The name, e.g. `threads/T-1f3a`.
     public let rawValue: String
+    /// Longest name in bytes.
     public static let maxLength = 200
+    /// Most components.
     public static let maxDepth = 4
 
+    /// Validates `text`; `.invalidArgument` when it is not a safe ref name.
     public init(_ text: String) throws {
         guard !text.isEmpty, text.utf8.count <= Self.maxLength else {
             throw StoreError(.invalidArgument, "ref name must be 1 to \(Self.maxLength) bytes")

@@ -2,12 +2,14 @@ import SystemPackage
 
 /// One ref change inside a transaction: compare-and-swap semantics per ref.
 public struct RefUpdate: Sendable, Equatable {
+    /// The ref.
     public var name: RefName
     /// What the ref must hold now (nil: must not exist).
     public var expected: ObjectID?
     /// What it will hold (nil: delete).
     public var new: ObjectID?
 
+    /// Set `name` from `expected` to `new`.
     public init(_ name: RefName, from expected: ObjectID?, to new: ObjectID?) {
         self.name = name
         self.expected = expected

@@ -8,6 +8,7 @@ import SystemPackage
 /// new value is written to a temp file, fsynced, renamed over the ref and the directory is
 /// fsynced, so a crash leaves either the old or the new value.
 public final class RefStore: Sendable {
+    /// The `refs/` directory.
     public let directory: String
     let tempDirectory: String
     /// Seconds to wait for a ref lock held by another process.

@@ -5,11 +5,16 @@ import SatchelStore
 
 /// What `bundle create` (or one direction of a sync) moved.
 public struct TransferSummary: Sendable, Equatable {
+    /// Threads whose heads the bundle carries.
     public var threads = 0
+    /// Objects in the bundle.
     public var objects = 0
+    /// Size of the bundle in bytes.
     public var bytes: UInt64 = 0
+    /// Whether the bundle holds the whole state rather than the changes since a checkpoint.
     public var full = false
 
+    /// A summary with the given counts.
     public init(threads: Int = 0, objects: Int = 0, bytes: UInt64 = 0, full: Bool = false) {
         self.threads = threads
         self.objects = objects
@@ -158,7 +163,7 @@ extension SyncEngine {
 
     /// The objects a bundle for `target` would carry now if the target had none of them: the
     /// "offer" of a have-list negotiation. A transport asks the target which of these it holds
-    /// and passes the answer to ``createBundle(for:targetRole:to:targetHas:)``. Changes nothing.
+    /// and passes the answer to ``createBundle(for:targetRole:to:targetHas:targetRef:full:progress:)``. Changes nothing.
     public func offer(for target: String, targetRole: StoreConfig.Role? = nil) throws -> [ObjectID] {
         guard target != repository.replica else {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")

@@ -51,9 +51,11 @@ extension SyncEngine {
     }
 }
 
-/// What a two-way exchange did (CONTRACT.md `sync`).
+/// What a two-way exchange did (docs/CLI.md `sync`).
 public struct SyncResult: Sendable, Equatable {
+    /// The bundle this store sent.
     public var sent: TransferSummary
+    /// The bundle this store received.
     public var received: TransferSummary
     /// What the peer's apply of our bundle did.
     public var sentApplied: ApplyResult

@@ -4,14 +4,16 @@ import SatchelStore
 
 /// Sync for one store: bundles out, bundles in, and two-way exchanges with another store.
 public final class SyncEngine: Sendable {
+    /// The store this engine syncs.
     public let repository: Repository
 
+    /// An engine for `repository`; it holds no state of its own between calls.
     public init(_ repository: Repository) {
         self.repository = repository
     }
 }
 
-/// What `bundle apply` did to heads (CONTRACT.md keys).
+/// What `bundle apply` did to heads (docs/CLI.md `bundle apply`).
 public struct ApplyResult: Sendable, Equatable {
     /// Heads this store did not have.
     public var applied = 0

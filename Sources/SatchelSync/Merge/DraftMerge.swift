@@ -22,6 +22,7 @@ import SatchelStore
 /// merge(a, b) and merge(b, a) name the same versions, sorted by object ID, and therefore write
 /// the byte-identical ``DraftSet`` (or point at the same single draft).
 public enum DraftMerge {
+    /// The versions of `a` and `b` that no other version of either dominates, sorted by object ID.
     public static func merge(_ a: [DraftHead.Sibling], _ b: [DraftHead.Sibling]) -> [DraftHead.Sibling] {
         var union: [ObjectID: DraftHead.Sibling] = [:]
         for sibling in a + b { union[sibling.object] = sibling }

@@ -14,6 +14,8 @@ import SatchelManifest
 /// only on the set of events: merge is commutative, associative and idempotent on the encoded
 /// bytes, and every replica that has the same events writes byte-identical manifests.
 public enum ThreadMerge {
+    /// The union of two heads of one thread; ``SyncError/Code/badInput`` when their identities
+    /// differ or one key names two different events.
     public static func merge(_ a: ThreadManifest, _ b: ThreadManifest) throws(SyncError) -> ThreadManifest {
         do {
             return try a.union(b)

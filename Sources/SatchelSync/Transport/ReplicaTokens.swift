@@ -19,12 +19,15 @@ import SatchelStore
 /// its last check until the apply it authorizes has committed, so a revoke or a competing claim
 /// happens entirely before or entirely after that apply.
 public struct ReplicaTokens: Sendable {
+    /// The portal store that keeps the tokens.
     public let repository: Repository
 
+    /// The prefix of every token string.
     public static let prefix = "sat1_"
     /// Longest presented token looked at (longer ones are refused without hashing).
     public static let maxPresentedLength = 256
 
+    /// The tokens of `repository`.
     public init(_ repository: Repository) {
         self.repository = repository
     }
@@ -102,7 +105,9 @@ public struct ReplicaTokens: Sendable {
 
     /// Why a token may not act for a replica (a server answers 403).
     public struct Refusal: Error, Sendable, CustomStringConvertible, Equatable {
+        /// One line saying why (names the token's label and replica IDs, never the token).
         public var message: String
+        /// A refusal with that message.
         public init(_ message: String) { self.message = message }
         public var description: String { message }
     }

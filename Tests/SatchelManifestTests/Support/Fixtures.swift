@@ -1,11 +1,10 @@
 import Foundation
 @testable import SatchelManifest
+import SatchelTestSupport
 
 /// Locates and loads `fixtures/xml/` relative to this source file.
 enum Fixtures {
-    static let root: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fixtures/xml")
+    static let root: URL = SourceTree.root.appendingPathComponent("fixtures/xml")
 
     static func bytes(_ relativePath: String) throws -> [UInt8] {
         [UInt8](try Data(contentsOf: root.appendingPathComponent(relativePath)))

@@ -1,4 +1,5 @@
 @testable import SatchelManifest
+import SatchelTestSupport
 
 /// Writes a ``ManifestElement`` tree as a non-canonical but equivalent document: shuffled
 /// attributes, random insignificant whitespace and comments, either quote style, a namespace
@@ -6,11 +7,11 @@
 /// `<x></x>` for empty elements. Decoding the result must give the same value as the canonical
 /// bytes.
 struct NoisyWriter {
-    private var rng: SplitMix
+    private var rng: SplitMix64
     private var out = ""
     private var prefix = ""
 
-    init(seed: UInt64) { rng = SplitMix(state: seed) }
+    init(seed: UInt64) { rng = SplitMix64(seed: seed) }
 
     static func write(_ root: ManifestElement, seed: UInt64) -> [UInt8] {
         var writer = NoisyWriter(seed: seed)
@@ -98,17 +99,5 @@ struct NoisyWriter {
             }
         }
         return s
-    }
-}
-
-/// A tiny deterministic generator (SplitMix64) for noise.
-struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

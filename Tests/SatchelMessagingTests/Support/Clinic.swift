@@ -2,6 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 import Testing
 
 /// A temporary place holding a workstation and/or a portal store with a directory imported.
@@ -19,14 +20,8 @@ import Testing
 ///
 /// Staff: s1 (sendBulkPortalMessage, email), s2 (cell), s3 (viewAllDrafts, no contact). Lists: nursing = [s2], admin = [s3, s2].
 final class Clinic {
-    let root: String
-
-    init() {
-        root = NSTemporaryDirectory() + "satchel-msg-" + UUID().uuidString
-        try! FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    private let directory = TemporaryDirectory(prefix: "satchel-msg-")
+    var root: String { directory.path }
 
     static let link = "https://portal.example.test"
 
@@ -124,20 +119,6 @@ func request(_ author: String = "s1", to: [String] = [], patient: String? = nil,
 
 // MARK: Snapshots and refusals
 
-/// Every file under `dir` with its bytes.
-func snapshot(_ dir: String) -> [String: Data] {
-    var result: [String: Data] = [:]
-    let enumerator = FileManager.default.enumerator(atPath: dir)
-    while let rel = enumerator?.nextObject() as? String {
-        var isDir: ObjCBool = false
-        let full = dir + "/" + rel
-        if FileManager.default.fileExists(atPath: full, isDirectory: &isDir), !isDir.boolValue {
-            result[rel] = FileManager.default.contents(atPath: full) ?? Data()
-        }
-    }
-    return result
-}
-
 /// Total bytes of every file under `dir`.
 func totalBytes(_ dir: String) -> Int {
     var total = 0
@@ -153,7 +134,7 @@ func totalBytes(_ dir: String) -> Int {
 /// `mentions`, and proves the store is byte-for-byte what it was before.
 func expectRejected<T>(_ code: MessagingError.Code, in repository: Repository, mentions: [String] = [],
                        sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> T) {
-    let before = snapshot(repository.store.root)
+    let before = FileTree.snapshot(repository.store.root)
     do {
         _ = try body()
         Issue.record("expected \(code), but it succeeded", sourceLocation: sourceLocation)
@@ -166,7 +147,7 @@ func expectRejected<T>(_ code: MessagingError.Code, in repository: Repository, m
     } catch {
         Issue.record("expected MessagingError.\(code), got \(error)", sourceLocation: sourceLocation)
     }
-    let after = snapshot(repository.store.root)
+    let after = FileTree.snapshot(repository.store.root)
     #expect(after == before, "store changed: \(Set(after.keys).symmetricDifference(before.keys).sorted())",
             sourceLocation: sourceLocation)
 }
@@ -177,10 +158,3 @@ func onlyThread(_ result: SendResult, sourceLocation: SourceLocation = #_sourceL
     return result.threads[0]
 }
 
-/// Random bytes from a seeded generator (incompressible, so store growth is honest).
-func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
-    var source = GeneratedSource(length: UInt64(count), pattern: .random(seed: seed))
-    var bytes = [UInt8](repeating: 0, count: count)
-    _ = try! bytes.withUnsafeMutableBytes { try source.read(into: $0) }
-    return bytes
-}

@@ -22,9 +22,11 @@ public struct BackupHeader: Manifest, Hashable {
 
     /// scrypt and AES-256-GCM parameters of an encrypted archive.
     public struct Encryption: Sendable, Hashable {
-        /// scrypt cost N (a power of two), block size r and parallelism p.
+        /// scrypt cost N (a power of two).
         public var n: UInt64
+        /// scrypt block size r.
         public var r: UInt64
+        /// scrypt parallelism p.
         public var p: UInt64
         /// scrypt salt, lowercase hex (16 random bytes).
         public var salt: String
@@ -34,6 +36,7 @@ public struct BackupHeader: Manifest, Hashable {
         /// passphrase apart from a tampered header.
         public var keyCheck: String
 
+        /// Encryption parameters.
         public init(n: UInt64, r: UInt64, p: UInt64, salt: String, chunkSize: UInt64, keyCheck: String) {
             self.n = n
             self.r = r
@@ -46,8 +49,11 @@ public struct BackupHeader: Manifest, Hashable {
 
     /// One ref of the snapshot.
     public struct Ref: Sendable, Hashable {
+        /// The ref name.
         public var name: String
+        /// The object it pointed at.
         public var object: ObjectID
+        /// A ref of the snapshot.
         public init(name: String, object: ObjectID) {
             self.name = name
             self.object = object
@@ -60,18 +66,22 @@ public struct BackupHeader: Manifest, Hashable {
     public var base: String?
     /// Blob holding the source store's `config.xml`.
     public var config: ObjectID
+    /// When the snapshot was taken.
     public var created: Timestamp
     /// Objects in this archive's pack.
     public var objects: UInt64
+    /// Role of the source store.
     public var role: StoreConfig.Role
     /// Replica ID of the source store.
     public var source: String
     /// On-disk format version of the source store.
     public var storeFormat: UInt64
+    /// Present when the archive is encrypted.
     public var encryption: Encryption?
     /// Every ref of the source store at the snapshot, sorted by name.
     public var refs: [Ref]
 
+    /// A header.
     public init(archive: String, base: String?, config: ObjectID, created: Timestamp, objects: UInt64,
                 role: StoreConfig.Role, source: String, storeFormat: UInt64 = 1, encryption: Encryption?, refs: [Ref]) {
         self.archive = archive

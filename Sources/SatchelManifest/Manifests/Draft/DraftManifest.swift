@@ -31,17 +31,21 @@ public struct DraftManifest: Manifest, Hashable {
         case discarded
     }
 
+    /// Draft ID (`D-…`), the same across all its versions.
     public var id: String
     /// nil: a live draft; set: a tombstone (see the type's documentation).
     public var state: State?
     /// Staff ID.
     public var author: String
+    /// When this version was written.
     public var updated: Timestamp
+    /// This version's vector: the join of every version it replaced, plus one edit.
     public var version: VersionVector
     /// Set when the draft is a reply in an existing thread.
     public var thread: String?
     /// Set for "Message Patient" (all that patient's active portal users).
     public var patient: String?
+    /// Bulk recipients, when chosen.
     public var bulk: Bulk?
     /// Message template ID.
     public var template: String?
@@ -49,12 +53,18 @@ public struct DraftManifest: Manifest, Hashable {
     public var allowReplies: Bool?
     /// Portal user IDs.
     public var recipients: [String]
+    /// Staff IDs in To.
     public var toStaff: [String]
+    /// Distribution list IDs for Staff Bcc.
     public var bccLists: [String]
+    /// Subject, once given.
     public var subject: String?
+    /// Body blob, once given.
     public var body: BodyReference?
+    /// Attachments added so far.
     public var attachments: [AttachmentReference]
 
+    /// A draft version.
     public init(id: String, author: String, updated: Timestamp, version: VersionVector, thread: String? = nil,
                 patient: String? = nil, bulk: Bulk? = nil, template: String? = nil, allowReplies: Bool? = nil,
                 recipients: [String] = [], toStaff: [String] = [], bccLists: [String] = [],

@@ -14,31 +14,43 @@ public struct MessageManifest: Manifest, Hashable {
 
     /// Who wrote the message.
     public struct Author: Sendable, Hashable {
+        /// Staff member or portal user.
         public enum Kind: String, Sendable, CaseIterable { case staff, portalUser }
+        /// The author's staff or portal user ID.
         public var id: String
+        /// Which kind of person the ID names.
         public var kind: Kind
+        /// An author.
         public init(id: String, kind: Kind) {
             self.id = id
             self.kind = kind
         }
     }
 
+    /// Message ID (`M-…`).
     public var id: String
+    /// The thread it belongs to.
     public var thread: String
+    /// Who wrote it.
     public var author: Author
+    /// When it was sent.
     public var sent: Timestamp
     /// Portal user IDs, in compose order.
     public var recipients: [String]
     /// Staff IDs in To, in compose order.
     public var toStaff: [String]
+    /// Subject line.
     public var subject: String
+    /// The body blob, its format and length.
     public var body: BodyReference
+    /// Attachments, in compose order.
     public var attachments: [AttachmentReference]
     /// The causal context: the thread's version vector when the message was written (empty for
     /// the message that opens a thread). Sync uses it to refuse a patient reply written after
     /// the replier had seen the thread closed. Written as `<version>` after the attachments.
     public var context: VersionVector
 
+    /// A message.
     public init(id: String, thread: String, author: Author, sent: Timestamp, recipients: [String] = [],
                 toStaff: [String] = [], subject: String, body: BodyReference,
                 attachments: [AttachmentReference] = [], context: VersionVector = VersionVector()) {

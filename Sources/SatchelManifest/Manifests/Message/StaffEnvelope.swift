@@ -9,13 +9,16 @@
 public struct StaffEnvelope: Manifest, Hashable {
     public static let vocabulary = Vocabulary.envelope
 
+    /// The message this envelope belongs to.
     public var message: String
+    /// The message's thread.
     public var thread: String
     /// Staff IDs in Bcc (resolved from the lists at send time, plus any named directly).
     public var bccStaff: [String]
     /// Distribution list IDs chosen with `--bcc-list`.
     public var bccLists: [String]
 
+    /// An envelope.
     public init(message: String, thread: String, bccStaff: [String] = [], bccLists: [String] = []) {
         self.message = message
         self.thread = thread

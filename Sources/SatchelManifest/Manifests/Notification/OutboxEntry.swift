@@ -10,26 +10,37 @@
 public struct OutboxEntry: Manifest, Hashable {
     public static let vocabulary = Vocabulary.notification
 
+    /// How the notification is sent.
     public enum Channel: String, Sendable, CaseIterable { case email, sms }
+    /// `pending` until delivered, `sent`, or `failed` (retried after ``retryAt``).
     public enum Status: String, Sendable, CaseIterable { case pending, sent, failed }
 
+    /// Notification ID, stable across retries (gateways deduplicate by it).
     public var id: String
+    /// The thread the link points at.
     public var thread: String
+    /// The message that became readable (or the reply that triggered a staff notification).
     public var message: String
-    /// Portal user ID.
+    /// Portal user ID, or staff ID for a staff notification of a patient's reply.
     public var recipient: String
+    /// Email or SMS.
     public var channel: Channel
     /// Email address or cellphone number.
     public var address: String
+    /// The notification text, from a directory template: a link, no PHI.
     public var text: String
+    /// Delivery state.
     public var status: Status
+    /// When it was queued.
     public var created: Timestamp
+    /// When its status last changed.
     public var updated: Timestamp
     /// Delivery attempts started (recorded before the gateway runs; absent = 0).
     public var attempts: Int
     /// Not handed to the gateway again before this time (set with each attempt: the backoff).
     public var retryAt: Timestamp?
 
+    /// A notification.
     public init(id: String, thread: String, message: String, recipient: String, channel: Channel, address: String,
                 text: String, status: Status, created: Timestamp, updated: Timestamp, attempts: Int = 0,
                 retryAt: Timestamp? = nil) {

@@ -7,6 +7,7 @@
 /// </store>
 /// ```
 public struct StoreConfig: Manifest, Hashable {
+    /// What a store is for; fixed at `init`.
     public enum Role: String, Sendable, CaseIterable {
         /// Staff store: compose, drafts, Staff Bcc, offline work.
         case workstation
@@ -22,15 +23,18 @@ public struct StoreConfig: Manifest, Hashable {
     public var hashAlgorithm: String
     /// This store's replica ID; never reused.
     public var replica: String
+    /// Workstation or portal.
     public var role: Role
     /// Optional human label.
     public var name: String?
+    /// When the store was created.
     public var created: Timestamp
     /// Base URL of the patient portal, used for links in notifications (portal stores).
     public var portalURL: String?
     /// Replica IDs this store had before (a restore mints a new one), oldest first.
     public var retiredReplicas: [String]
 
+    /// A configuration.
     public init(formatVersion: Int = 1, hashAlgorithm: String = "sha256", replica: String, role: Role,
                 name: String? = nil, created: Timestamp, portalURL: String? = nil, retiredReplicas: [String] = []) {
         self.formatVersion = formatVersion

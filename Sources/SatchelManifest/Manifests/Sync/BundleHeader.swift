@@ -15,11 +15,15 @@ import SatchelStore
 public struct BundleHeader: Manifest, Hashable {
     public static let vocabulary = Vocabulary.bundle
 
+    /// One ref the bundle moves, and the object it should point at.
     public struct Head: Sendable, Hashable {
+        /// The ref name (`threads/<id>`, `drafts/<id>`, …).
         public var ref: String
+        /// The head object, carried in the bundle's pack unless the target holds it.
         public var object: ObjectID
         /// The head's version vector (threads and drafts), for reading without the objects.
         public var version: VersionVector
+        /// A head.
         public init(ref: String, object: ObjectID, version: VersionVector = VersionVector()) {
             self.ref = ref
             self.object = object
@@ -29,31 +33,44 @@ public struct BundleHeader: Manifest, Hashable {
 
     /// How far a replica has applied another's change log.
     public struct Position: Sendable, Hashable {
+        /// The change log's epoch (a restore starts a new one).
         public var epoch: String
+        /// The last record applied, by sequence number.
         public var sequence: UInt64
+        /// A position.
         public init(epoch: String, sequence: UInt64) {
             self.epoch = epoch
             self.sequence = sequence
         }
     }
 
+    /// Replica ID of the store that made the bundle.
     public var source: String
+    /// Role of the source store.
     public var sourceRole: StoreConfig.Role
+    /// Replica ID of the store the bundle is for; any other refuses it.
     public var target: String
     /// Epoch of the source's change log.
     public var epoch: String
     /// The bundle carries the source's changes after `since` up to `upTo`.
     public var since: UInt64
+    /// The last change-log sequence number the bundle covers.
     public var upTo: UInt64
     /// True when the bundle carries the source's whole state (no prerequisites).
     public var full: Bool
+    /// When the bundle was made.
     public var created: Timestamp
+    /// What a reader must understand (`threads-2`, `envelopes-1`, `drafts-1`, …); a reader refuses
+    /// a bundle naming any capability it lacks.
     public var capabilities: [String]
     /// How far the source has applied the target's change log.
     public var ack: Position?
+    /// The refs the bundle moves, sorted by ref.
     public var heads: [Head]
+    /// Number of entries in the bundle's pack.
     public var objects: UInt64
 
+    /// A header; `heads` are sorted by ref.
     public init(source: String, sourceRole: StoreConfig.Role, target: String, epoch: String, since: UInt64,
                 upTo: UInt64, full: Bool, created: Timestamp, capabilities: [String], ack: Position?,
                 heads: [Head], objects: UInt64) {
@@ -136,12 +153,18 @@ public struct BundleHeader: Manifest, Hashable {
 public struct PeerCheckpoint: Manifest, Hashable {
     public static let vocabulary = Vocabulary.checkpoint
 
+    /// The peer's replica ID.
     public var peer: String
+    /// The peer's role, once known.
     public var peerRole: StoreConfig.Role?
+    /// How far this store has applied the peer's change log.
     public var received: BundleHeader.Position?
+    /// How far the peer has applied this store's change log (from its acks).
     public var delivered: BundleHeader.Position?
+    /// When the checkpoint last moved.
     public var updated: Timestamp
 
+    /// A checkpoint.
     public init(peer: String, peerRole: StoreConfig.Role?, received: BundleHeader.Position?,
                 delivered: BundleHeader.Position?, updated: Timestamp) {
         self.peer = peer

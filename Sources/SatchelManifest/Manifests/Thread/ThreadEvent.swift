@@ -19,14 +19,20 @@ public struct ThreadEvent: Manifest, Hashable {
     /// The kinds an event manifest can have (``ThreadManifest/Event/Kind`` less `message`).
     public static let kinds: Set<ThreadManifest.Event.Kind> = [.close, .reopen, .repliesOn, .repliesOff, .read]
 
+    /// The thread the event belongs to.
     public var thread: String
+    /// What happened (never `message`).
     public var kind: ThreadManifest.Event.Kind
+    /// The event's identity: its replica and that replica's counter after it.
     public var dot: Dot
+    /// When it happened.
     public var at: Timestamp
+    /// Who did it (staff for flag events; the reader for `read`).
     public var by: MessageManifest.Author
     /// The thread's version vector when the event was made (before its own dot).
     public var context: VersionVector
 
+    /// An event; `kind` must not be `message` (messages are ``MessageManifest``s).
     public init(thread: String, kind: ThreadManifest.Event.Kind, dot: Dot, at: Timestamp,
                 by: MessageManifest.Author, context: VersionVector) {
         precondition(Self.kinds.contains(kind), "message events are message manifests")

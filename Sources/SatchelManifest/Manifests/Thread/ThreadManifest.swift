@@ -17,17 +17,21 @@ import SatchelStore
 public struct ThreadManifest: Manifest, Hashable {
     public static let vocabulary = Vocabulary.thread
 
+    /// Whether patients may reply at all: a closed thread takes no patient replies.
     public enum Status: String, Sendable, CaseIterable { case open, closed }
 
     /// One event as listed in the head.
     public struct Event: Sendable, Hashable {
+        /// What an event is: a message, a flag change, or a read receipt.
         public enum Kind: String, Sendable, CaseIterable {
             case message, close, reopen, repliesOn, repliesOff, read
         }
 
+        /// What the event is.
         public var kind: Kind
         /// The event's dot. Absent only for a legacy message (read from a version 1 head).
         public var dot: Dot?
+        /// When it happened (for a message, when it was sent).
         public var at: Timestamp
         /// Who made it. Absent only for legacy events.
         public var by: MessageManifest.Author?
@@ -40,6 +44,7 @@ public struct ThreadManifest: Manifest, Hashable {
         /// messages, whose context is in the message manifest).
         public var context: VersionVector
 
+        /// An event entry with these fields.
         public init(kind: Kind, dot: Dot?, at: Timestamp, by: MessageManifest.Author?, object: ObjectID?,
                     message: String? = nil, context: VersionVector = VersionVector()) {
             self.kind = kind
@@ -72,6 +77,7 @@ public struct ThreadManifest: Manifest, Hashable {
             return .legacyMessage(message ?? "")
         }
 
+        /// A dot, or a legacy message's ID.
         public enum Key: Hashable, Sendable { case dot(Dot), legacyMessage(String) }
 
         /// Canonical order: time, then dot (legacy messages first), then message ID.
@@ -93,9 +99,13 @@ public struct ThreadManifest: Manifest, Hashable {
 
     /// A reference to one immutable message manifest.
     public struct MessageReference: Sendable, Hashable {
+        /// The message ID.
         public var id: String
+        /// The message manifest.
         public var object: ObjectID
+        /// When the message was sent.
         public var sent: Timestamp
+        /// A message reference.
         public init(id: String, object: ObjectID, sent: Timestamp) {
             self.id = id
             self.object = object
@@ -106,10 +116,15 @@ public struct ThreadManifest: Manifest, Hashable {
     /// A flag edit that is undominated but lost to a concurrent, more restrictive one: which
     /// flag, the losing value (`open|closed` or `true|false`) and the dot of the losing edit.
     public struct FlagConflict: Sendable, Hashable, Comparable {
+        /// The thread's two flags: `status` and `allowReplies`.
         public enum Flag: String, Sendable, CaseIterable { case status, allowReplies }
+        /// Which flag.
         public var flag: Flag
+        /// The losing value.
         public var value: String
+        /// The dot of the losing edit.
         public var dot: Dot
+        /// A conflict entry.
         public init(flag: Flag, value: String, dot: Dot) {
             self.flag = flag
             self.value = value
@@ -131,9 +146,13 @@ public struct ThreadManifest: Manifest, Hashable {
         case inconsistentEvent(String)
     }
 
+    /// Thread ID (`T-…`).
     public let id: String
+    /// The patient the conversation is with.
     public let patient: String
+    /// Subject of the conversation, fixed when it was opened.
     public let subject: String
+    /// When the thread was opened.
     public let created: Timestamp
     /// The message that opened the thread.
     public let firstMessage: String

@@ -13,6 +13,7 @@
 public struct ReplicaToken: Manifest, Hashable {
     public static let vocabulary = Vocabulary.token
 
+    /// How the stored hash is computed.
     public enum Algorithm: String, Sendable {
         /// SHA-256 over salt bytes followed by the token's UTF-8 bytes.
         case sha256Salted = "sha256-salted"
@@ -20,16 +21,20 @@ public struct ReplicaToken: Manifest, Hashable {
 
     /// Label of the workstation or replica (e.g. `front-desk-laptop`).
     public var name: String
+    /// How ``hash`` is computed.
     public var algorithm: Algorithm
     /// 16 random bytes, lowercase hex.
     public var salt: String
     /// 32 bytes, lowercase hex.
     public var hash: String
+    /// When the token was registered.
     public var created: Timestamp
     /// The replica ID the token is bound to after its first sync.
     public var replica: String?
+    /// When the token was revoked; nil while it is active.
     public var revoked: Timestamp?
 
+    /// A token record.
     public init(name: String, algorithm: Algorithm = .sha256Salted, salt: String, hash: String, created: Timestamp,
                 replica: String? = nil, revoked: Timestamp? = nil) {
         self.name = name
