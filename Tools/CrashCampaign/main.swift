@@ -320,6 +320,17 @@ func fsckClean(_ runner: Runner, _ dir: String) -> (Bool, String) {
     return (true, "")
 }
 
+/// Runs `args` and kills it: half the time at a random fault point (1...points), half after a
+/// random delay (0..<milliseconds). Returns the outcome and how it was stopped.
+func killedRun(_ runner: Runner, _ args: [String], _ rng: inout Random, points: Int, milliseconds: Int) -> (Outcome, String) {
+    if rng.below(2) == 0 {
+        let nth = 1 + rng.below(points)
+        return (runner.run(args, fault: "op=any,nth=\(nth),errno=kill"), "fault kill at point \(nth)")
+    }
+    let delay = Double(rng.below(milliseconds)) / 1000
+    return (runner.run(args, killAfter: delay), "SIGKILL after \(Int(delay * 1000)) ms")
+}
+
 /// Notification IDs in `outbox list` with their status.
 func outboxStatus(_ runner: Runner, _ store: String) -> [String: String]? {
     let o = runner.run(["outbox", "list", "--store", store, "--json"])
@@ -396,18 +407,7 @@ func gatewayLog(_ path: String) -> [String] {
     let log = dir + "/gateway.log"
     let args = ["outbox", "deliver", "--store", dir + "/outbox", "--retry-after", "0",
                 "--command", "cat >> '\(log)'; echo >> '\(log)'", "--json"]
-    let byFault = rng.below(2) == 0
-    let outcome: Outcome
-    let how: String
-    if byFault {
-        let nth = 1 + rng.below(40)
-        how = "fault kill at point \(nth)"
-        outcome = runner.run(args, fault: "op=any,nth=\(nth),errno=kill")
-    } else {
-        let delay = Double(rng.below(150)) / 1000
-        how = "SIGKILL after \(Int(delay * 1000)) ms"
-        outcome = runner.run(args, killAfter: delay)
-    }
+    let (outcome, how) = killedRun(runner, args, &rng, points: 40, milliseconds: 150)
     let label = "deliver, \(how)"
     if outcome.killed { killedTrials += 1 }
     if !outcome.killed && outcome.status != 0 { return (label, "exit \(outcome.status) without a kill: \(outcome.stderr.prefix(300))") }
@@ -441,18 +441,7 @@ func gatewayLog(_ path: String) -> [String] {
     let operation = operations.first { $0.name == name }!
     do { try template.copy(to: dir) } catch { return (operation.name, "setup: \(error)") }
     let args = operation.args(template, dir)
-    let byFault = rng.below(2) == 0
-    let outcome: Outcome
-    let how: String
-    if byFault {
-        let nth = 1 + rng.below(60)
-        how = "fault kill at point \(nth)"
-        outcome = runner.run(args, fault: "op=any,nth=\(nth),errno=kill")
-    } else {
-        let delay = Double(rng.below(200)) / 1000
-        how = "SIGKILL after \(Int(delay * 1000)) ms"
-        outcome = runner.run(args, killAfter: delay)
-    }
+    let (outcome, how) = killedRun(runner, args, &rng, points: 60, milliseconds: 200)
     let label = "\(operation.name), \(how)"
     if outcome.killed { killedTrials += 1 }
     if !outcome.killed && outcome.status != 0 {
