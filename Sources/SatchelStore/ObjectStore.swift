@@ -81,6 +81,7 @@ public final class ObjectStore: Sendable {
                     throw StoreError(.exists, "a store already exists here (\(name)/ is present)", path: root)
                 }
             }
+            try Sys.openLockFile(root + "/commit.lock").close()  // RefStore's commit barrier
             try Sys.fsyncDirectory(root)
             try Sys.fsyncDirectory(FileIO.parent(of: root))
         } catch {

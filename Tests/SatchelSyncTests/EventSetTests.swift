@@ -146,6 +146,10 @@ import Testing
         #expect(staffView.quarantined.map(\.message) == ["M-late"])
         #expect(!staffView.messages.map(\.message).contains("M-late"))
         #expect(try portal.threadView(sent.thread, as: "u1").messages.map(\.message) == [sent.message])
+        // The patient's list neither counts nor dates by it (its existence is not theirs).
+        let listed = try #require(try portal.threads(as: "u1").first { $0.thread == sent.thread })
+        #expect(listed.messages == 1)
+        #expect(listed == (try portal.threadView(sent.thread, as: "u1").summary))
         // The next sync with that peer works, and carries new work.
         let next = try compose(laptop, subject: "Follow-up")
         let again = try SyncEngine(laptop).exchange(with: portal)

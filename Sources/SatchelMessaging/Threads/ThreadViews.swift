@@ -82,8 +82,15 @@ extension Repository {
         for (_, head) in try store.refs.list(prefix: "threads/") {
             let thread = try load(ThreadManifest.self, head)
             if let patient, thread.patient != patient { continue }
-            if let user, try !visible(thread, to: user) { continue }
-            result.append(summary(thread))
+            if let user {
+                guard try visible(thread, to: user) else { continue }
+                // A portal user's list never counts (or dates by) a quarantined message: its
+                // existence is not theirs to see. (Staff lists count it; `thread show` lists it.)
+                let hidden = try MessagingRules.quarantined(thread) { try message($0) }.map(\.message)
+                result.append(summary(thread, hidden: Set(hidden)))
+            } else {
+                result.append(summary(thread))
+            }
         }
         return result.sorted { ($0.updated, $0.thread) > ($1.updated, $1.thread) }
     }

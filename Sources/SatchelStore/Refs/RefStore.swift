@@ -45,13 +45,14 @@ public final class RefStore: Sendable {
 
     /// The commit barrier. A ref change appends its change-log record before it moves the ref
     /// (a crash can leave a record without its change, never a change without a record); for
-    /// that span the writer holds a shared flock(2) on `tmp/refs-commit.lock` (released by the
+    /// that span the writer holds a shared flock(2) on `commit.lock` at the store root (an empty
+    /// file made with the store, or on first use; released by the
     /// kernel if the process dies). ``settle()`` takes it exclusively and lets it go at once: a
     /// reader that read change-log records and then settles knows every change those records
     /// describe has reached its ref, or never will (its writer died). Sync reads the log, then
     /// settles, then reads refs: without it a bundle could carry a ref's old value (or miss a
     /// new ref) while its `upTo` counts the change as sent, and the peer would never get it.
-    var commitLockPath: String { tempDirectory + "/refs-commit.lock" }
+    var commitLockPath: String { FileIO.parent(of: directory) + "/commit.lock" }
 
     func inFlight<T>(_ body: () throws -> T) throws -> T {
         let fd: FileDescriptor
