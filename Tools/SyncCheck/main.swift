@@ -39,6 +39,8 @@ do {
           + "\(report.histories) histories checked (\(report.distinct) distinct states, \(report.states) explored, "
           + "\(report.transitions) steps run, \(report.pruned) pruned), "
           + "\(report.violations.count) violations, \(String(format: "%.1f", report.seconds)) s")
+    say("histories of at most k steps, k = 0...\(config.depth): "
+        + report.historiesUpTo.map(String.init).joined(separator: ", "))
     exit(report.violations.isEmpty ? 0 : 1)
 } catch {
     FileHandle.standardError.write(Data("SyncCheck: \(error)\n".utf8))

@@ -40,6 +40,8 @@ public struct Explorer {
         public var transitions = 0
         /// Histories (step sequences of length 0...depth) the explored states stand for.
         public var histories: UInt64 = 0
+        /// Element k: the histories of at most k steps (the same run checked every one of them).
+        public var historiesUpTo: [UInt64] = []
         public var violations: [Violation] = []
         public var seconds = 0.0
     }
@@ -72,7 +74,8 @@ public struct Explorer {
         let bundles = scratch + "/bundles"
         try FileManager.default.createDirectory(atPath: bundles, withIntermediateDirectories: true)
         let root = try World.create(at: scratch + "/root", names: Self.names, roles: Self.roles, bundleDir: bundles)
-        report.histories = explore(root, remaining: config.depth)[config.depth]
+        report.historiesUpTo = explore(root, remaining: config.depth)
+        report.histories = report.historiesUpTo[config.depth]
         report.distinct = seen.count + 1
         report.seconds = Date().timeIntervalSince(start)
         return report
