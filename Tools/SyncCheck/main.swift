@@ -25,12 +25,22 @@ while let flag = arguments.popFirst() {
     }
 }
 var explorer = Explorer(config: config)
+/// Unbuffered (stdout to a file is block-buffered): progress survives a killed run.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+explorer.progress = { r in
+    say("progress: \(r.histories) histories in finished first-step subtrees, \(r.distinct) distinct states, "
+          + "\(r.states) explored, \(r.transitions) steps run, \(r.pruned) pruned, \(r.violations.count) violations, "
+          + "\(String(format: "%.0f", r.seconds)) s")
+}
 do {
     let report = try explorer.run()
-    for violation in report.violations { print("VIOLATION: \(violation)") }
-    print("depth \(config.depth), bundles \(config.maxBundles), deliveries \(config.maxDeliveries): "
-          + "\(report.histories) histories checked (\(report.states) distinct states, \(report.transitions) steps run), "
+    for violation in report.violations { say("VIOLATION: \(violation)") }
+    say("depth \(config.depth), bundles \(config.maxBundles), deliveries \(config.maxDeliveries): "
+          + "\(report.histories) histories checked (\(report.distinct) distinct states, \(report.states) explored, "
+          + "\(report.transitions) steps run, \(report.pruned) pruned), "
           + "\(report.violations.count) violations, \(String(format: "%.1f", report.seconds)) s")
+    say("histories of at most k steps, k = 0...\(config.depth): "
+        + report.historiesUpTo.map(String.init).joined(separator: ", "))
     exit(report.violations.isEmpty ? 0 : 1)
 } catch {
     FileHandle.standardError.write(Data("SyncCheck: \(error)\n".utf8))

@@ -82,9 +82,9 @@ public final class Simulator {
     public func history(seed: UInt64) -> [Violation] {
         var rng = SplitMix64(seed: seed)
         let dir = scratch + "/h"
-        try? FileManager.default.removeItem(atPath: dir)
+        World.removeTree(dir)
         defer {
-            try? FileManager.default.removeItem(atPath: dir)
+            World.removeTree(dir)
             for name in (try? FileManager.default.contentsOfDirectory(atPath: scratch + "/bundles")) ?? [] {
                 try? FileManager.default.removeItem(atPath: scratch + "/bundles/" + name)
             }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import SatchelManifest
 import SatchelMessaging
@@ -114,15 +117,93 @@ public final class World {
         return World(dir: dir, model: model, repos: repos, bundleDir: bundleDir)
     }
 
-    /// A copy of every store (and the model) in `dir`.
+    /// A copy of every store (and the model) in `dir` (see ``copyStore(_:to:)``).
     public func copy(to target: String) throws -> World {
         let fm = FileManager.default
         if !fm.fileExists(atPath: target) { try fm.createDirectory(atPath: target, withIntermediateDirectories: true) }
-        for name in model.names { try fm.copyItem(atPath: dir + "/" + name, toPath: target + "/" + name) }
+        for name in model.names { try Self.copyStore(dir + "/" + name, to: target + "/" + name) }
         return try World.open(at: target, model: model, bundleDir: bundleDir)
     }
 
-    public func remove() { try? FileManager.default.removeItem(atPath: dir) }
+    /// Copies a store directory for a harness (both copies are then written independently).
+    /// Files under `objects/` and `packs/` are hard-linked: they are content-addressed and the
+    /// store never opens an existing one for writing (it creates each under a temporary name
+    /// and publishes it with a rename; gc unlinks), so a link is as good as a copy and skips
+    /// most of the copying. Every other file (refs, the change log, which is appended in place,
+    /// config, journals) is copied byte for byte.
+    public static func copyStore(_ source: String, to target: String) throws {
+        try copyTree(source, to: target, link: false)
+    }
+
+    static func copyTree(_ source: String, to target: String, link: Bool) throws {
+        guard mkdir(target, 0o755) == 0 else { throw copyError("mkdir", target) }
+        guard let dir = opendir(source) else { throw copyError("opendir", source) }
+        defer { closedir(dir) }
+        while let entry = readdir(dir) {
+            let name = withUnsafePointer(to: entry.pointee.d_name) {
+                String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+            }
+            if name == "." || name == ".." { continue }
+            let from = source + "/" + name, to = target + "/" + name
+            var info = stat()
+            guard lstat(from, &info) == 0 else { throw copyError("lstat", from) }
+            switch info.st_mode & S_IFMT {
+            case S_IFDIR:
+                try copyTree(from, to: to, link: link || name == "objects" || name == "packs")
+            case S_IFREG:
+                if link {
+                    guard Glibc.link(from, to) == 0 else { throw copyError("link", from) }
+                } else {
+                    try copyFile(from, to: to, mode: info.st_mode & 0o7777)
+                }
+            default:
+                throw SyncError(.refused, "unexpected file type in a store: \(from)")
+            }
+        }
+    }
+
+    static func copyFile(_ source: String, to target: String, mode: mode_t) throws {
+        let input = Glibc.open(source, O_RDONLY | O_CLOEXEC)
+        guard input >= 0 else { throw copyError("open", source) }
+        defer { Glibc.close(input) }
+        let output = Glibc.open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
+        guard output >= 0 else { throw copyError("create", target) }
+        defer { Glibc.close(output) }
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(input, $0.baseAddress, $0.count) }
+            if n == 0 { break }
+            guard n > 0 else { throw copyError("read", source) }
+            let written = buffer.withUnsafeBytes { Glibc.write(output, $0.baseAddress, n) }
+            guard written == n else { throw copyError("write", target) }
+        }
+    }
+
+    static func copyError(_ what: String, _ path: String) -> SyncError {
+        SyncError(.refused, "copy: \(what) \(path) failed (errno \(errno))")
+    }
+
+    public func remove() { Self.removeTree(dir) }
+
+    /// Removes a directory tree (best effort, like `FileManager.removeItem` but with fewer
+    /// system calls: the harness removes a world after every explored state).
+    public static func removeTree(_ path: String) {
+        if let dir = opendir(path) {
+            while let entry = readdir(dir) {
+                let name = withUnsafePointer(to: entry.pointee.d_name) {
+                    String(cString: UnsafeRawPointer($0).assumingMemoryBound(to: CChar.self))
+                }
+                if name == "." || name == ".." { continue }
+                let child = path + "/" + name
+                if entry.pointee.d_type == UInt8(DT_DIR) { removeTree(child) } else if unlink(child) != 0 {
+                    var info = stat()
+                    if lstat(child, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR { removeTree(child) }
+                }
+            }
+            closedir(dir)
+        }
+        rmdir(path)
+    }
 
     /// Replica r is now `repo` (a restore under a new replica ID): a new model name, so its new
     /// events get new IDs, and what it holds is `known`.

@@ -22,6 +22,8 @@ while let flag = arguments.popFirst() {
         exit(64)
     }
 }
+/// Unbuffered (stdout to a file is block-buffered): progress survives a killed run.
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
 func line(_ r: Simulator.Report) -> String {
     "\(r.histories) histories (\(r.steps) steps, \(r.syncs) syncs, \(r.deliveries) bundle deliveries, "
         + "\(r.lostBundles) lost bundles, \(r.crashes) crashed applies, \(r.restores) restores), "
@@ -34,15 +36,15 @@ do {
     var printed = 0
     simulator.run(histories: histories, seed: seed) { report in
         for (s, v) in report.violations.dropFirst(printed) {
-            print("VIOLATION (replay: SyncSim --histories 1 --seed \(s) --steps \(maxSteps)): \(v)")
+            say("VIOLATION (replay: SyncSim --histories 1 --seed \(s) --steps \(maxSteps)): \(v)")
         }
         printed = report.violations.count
-        print("progress: " + line(report))
+        say("progress: " + line(report))
     }
     for (s, v) in simulator.report.violations.dropFirst(printed).prefix(50) {
-        print("VIOLATION (replay: SyncSim --histories 1 --seed \(s) --steps \(maxSteps)): \(v)")
+        say("VIOLATION (replay: SyncSim --histories 1 --seed \(s) --steps \(maxSteps)): \(v)")
     }
-    print("seed \(seed): " + line(simulator.report))
+    say("seed \(seed): " + line(simulator.report))
     exit(simulator.report.violations.isEmpty ? 0 : 1)
 } catch {
     FileHandle.standardError.write(Data("SyncSim: \(error)\n".utf8))
