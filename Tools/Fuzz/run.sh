@@ -17,11 +17,13 @@ targets="manifest richtext packindex changelog bundle backup http"
 # The http target needs SatchelFuzz (server, SwiftNIO, Hummingbird); the others use
 # SatchelFuzzOffline, which builds without them.
 product() { if [ "$1" = http ]; then echo SatchelFuzz; else echo SatchelFuzzOffline; fi; }
-build() {  # build <product>
+build() {  # build <product> (SATCHEL_FUZZ_SKIP_BUILD=1: use the binary built before, e.g. while
+           # another build holds .build-fuzz)
+  [ "${SATCHEL_FUZZ_SKIP_BUILD:-}" = 1 ] && return 0
   SATCHEL_LIBFUZZER=1 nice -n 10 swift build -c release --scratch-path .build-fuzz --product "$1" \
     -Xswiftc -sanitize=fuzzer,address >&2
 }
-binary() { echo "$(SATCHEL_LIBFUZZER=1 swift build -c release --scratch-path .build-fuzz --show-bin-path)/$1"; }
+binary() { echo "$root/.build-fuzz/release/$1"; }  # (--show-bin-path would wait for a running build)
 
 seeds() {  # seeds <target> <directory>: copy the target's seed corpus
   local target=$1 into=$2
@@ -43,7 +45,8 @@ case "${1:-}" in
     build "$(product "$target")"
     scratch=$(mktemp -d "${TMPDIR:-/tmp}/satchel-fuzz-replay.XXXXXX")
     trap 'rm -rf "$scratch"' EXIT
-    SATCHEL_FUZZ_TARGET=$target SATCHEL_FUZZ_SCRATCH=$scratch "$(binary "$(product "$target")")" -runs=1 "$@"
+    LSAN_OPTIONS="suppressions=$root/Tools/Fuzz/lsan-suppressions.txt" SATCHEL_FUZZ_TARGET=$target \
+      SATCHEL_FUZZ_SCRATCH=$scratch "$(binary "$(product "$target")")" -runs=1 "$@"
     exit ;;
   "") echo "usage: $0 build | <target> [seconds] [libFuzzer flags] | replay <target> <file>..." >&2; exit 64 ;;
 esac
@@ -60,6 +63,7 @@ mkdir -p "$scratch/work" ".build-fuzz/fuzz-artifacts/$target" .build-fuzz/fuzz-l
 log=".build-fuzz/fuzz-logs/$target-$(date -u +%Y%m%dT%H%M%SZ).log"
 echo "fuzzing $target for ${seconds}s: $(ls "$scratch/corpus" | wc -l) seeds; log $log" >&2
 set +e
+LSAN_OPTIONS="suppressions=$root/Tools/Fuzz/lsan-suppressions.txt" \
 SATCHEL_FUZZ_TARGET=$target SATCHEL_FUZZ_SCRATCH="$scratch/work" nice -n 10 "$bin" \
   -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix=".build-fuzz/fuzz-artifacts/$target/" "$@" "$scratch/corpus" >"$log" 2>&1

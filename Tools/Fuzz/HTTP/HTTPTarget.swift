@@ -24,6 +24,13 @@ final class HTTPHarness: FuzzHarness {
         var logger = Logger(label: "satchel.fuzz")
         logger.logLevel = .critical
         server = try SyncServer(repository: world.portal, configuration: configuration, logger: logger)
+        // Warm up: the first requests start SwiftNIO's process-wide singletons (its blocking
+        // thread pool), which LeakSanitizer would otherwise blame on the first fuzz input.
+        for warmUp in ["GET /v1/hello HTTP/1.1\r\nHost: p\r\nAuthorization: Bearer @TOKEN@\r\n\r\n",
+                       "POST /v1/have HTTP/1.1\r\nHost: p\r\nAuthorization: Bearer @TOKEN@\r\nContent-Length: 0\r\n\r\n",
+                       "GET / HTTP/1.1\r\n\r\n"] {
+            try run(Array(warmUp.utf8))
+        }
     }
 
     func request(for input: [UInt8]) -> [UInt8] {
