@@ -45,7 +45,7 @@ case "${1:-}" in
     build "$(product "$target")"
     scratch=$(mktemp -d "${TMPDIR:-/tmp}/satchel-fuzz-replay.XXXXXX")
     trap 'rm -rf "$scratch"' EXIT
-    LSAN_OPTIONS="suppressions=$root/Tools/Fuzz/lsan-suppressions.txt" SATCHEL_FUZZ_TARGET=$target \
+    SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$root/Tools/Fuzz/lsan-suppressions.txt" SATCHEL_FUZZ_TARGET=$target \
       SATCHEL_FUZZ_SCRATCH=$scratch "$(binary "$(product "$target")")" -runs=1 "$@"
     exit ;;
   "") echo "usage: $0 build | <target> [seconds] [libFuzzer flags] | replay <target> <file>..." >&2; exit 64 ;;
@@ -63,7 +63,8 @@ mkdir -p "$scratch/work" ".build-fuzz/fuzz-artifacts/$target" .build-fuzz/fuzz-l
 log=".build-fuzz/fuzz-logs/$target-$(date -u +%Y%m%dT%H%M%SZ).log"
 echo "fuzzing $target for ${seconds}s: $(ls "$scratch/corpus" | wc -l) seeds; log $log" >&2
 set +e
-LSAN_OPTIONS="suppressions=$root/Tools/Fuzz/lsan-suppressions.txt" \
+# SWIFT_BACKTRACE: Swift's own crash handler would race libFuzzer's (and trip AddressSanitizer).
+SWIFT_BACKTRACE=enable=no LSAN_OPTIONS="suppressions=$root/Tools/Fuzz/lsan-suppressions.txt" \
 SATCHEL_FUZZ_TARGET=$target SATCHEL_FUZZ_SCRATCH="$scratch/work" nice -n 10 "$bin" \
   -max_total_time="$seconds" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
   -artifact_prefix=".build-fuzz/fuzz-artifacts/$target/" "$@" "$scratch/corpus" >"$log" 2>&1
