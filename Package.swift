@@ -6,6 +6,13 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
 
+// Tools/Fuzz/run.sh sets SATCHEL_LIBFUZZER=1 for its sanitized build of the fuzz drivers: only
+// SatchelFuzzKit then hands the arguments to libFuzzer (a -D for every module would rebuild them all).
+let fuzzing = Context.environment["SATCHEL_LIBFUZZER"] == "1"
+let libFuzzer: [SwiftSetting] = fuzzing ? [.define("SATCHEL_LIBFUZZER")] : []
+// gold fails with an internal error (dwarf_reader.cc:2713) linking the instrumented drivers; lld links them.
+let libFuzzerLinker: [LinkerSetting] = fuzzing ? [.unsafeFlags(["-use-ld=lld"])] : []
+
 let package = Package(
     name: "Satchel",
     products: [
@@ -192,6 +199,29 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // Issue #12: libFuzzer targets. Tools/Fuzz/run.sh builds SatchelFuzz with
+        // -sanitize=fuzzer,address and SATCHEL_LIBFUZZER into .build-fuzz; built normally it
+        // replays files through the same entry functions (SatchelFuzzTests replays fixtures/fuzz).
+        .target(name: "CFuzzDriver", path: "Tools/Fuzz/CFuzzDriver"),
+        .target(
+            name: "SatchelFuzzKit",
+            dependencies: ["CFuzzDriver", "SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync", "SatchelBackup",
+                           .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tools/Fuzz/Kit",
+            swiftSettings: strict + libFuzzer
+        ),
+        .target(
+            name: "SatchelFuzzHTTP",
+            dependencies: ["SatchelFuzzKit", "SatchelServer", "SatchelSync", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/Fuzz/HTTP",
+            swiftSettings: strict
+        ),
+        // Every target; and the targets without a server, which build without SwiftNIO.
+        .executableTarget(name: "SatchelFuzz", dependencies: ["SatchelFuzzKit", "SatchelFuzzHTTP"], path: "Tools/Fuzz/Main",
+                          swiftSettings: strict, linkerSettings: libFuzzerLinker),
+        .executableTarget(name: "SatchelFuzzOffline", dependencies: ["SatchelFuzzKit"], path: "Tools/Fuzz/OfflineMain",
+                          swiftSettings: strict, linkerSettings: libFuzzerLinker),
+
         .testTarget(
             name: "SatchelStoreTests",
             dependencies: [
@@ -232,6 +262,11 @@ let package = Package(
             name: "SatchelReliabilityTests",
             dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
                            "SatchelTestSupport", .product(name: "SystemPackage", package: "swift-system")],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SatchelFuzzTests",
+            dependencies: ["SatchelFuzzKit", "SatchelFuzzHTTP"],
             swiftSettings: strict
         ),
         .testTarget(
