@@ -1,4 +1,5 @@
 import Foundation
+import SatchelTestSupport
 import Testing
 
 /// Several processes writing at once, and a writer killed mid-write, never leave a torn object.
@@ -36,44 +37,48 @@ import Testing
     /// gc and fsck run as separate processes on one portal store. Every run exits 0 (or 75,
     /// busy); nothing a composer was told about is lost; fsck on the live store never reports
     /// new work as damage; after a final sync both stores hold every acknowledged thread.
-    @Test func composersSyncGcAndFsckOnOneStoreLoseNothing() throws {
+    @Test func composersSyncGcAndFsckOnOneStoreLoseNothing() async throws {
         let setup = try HTTPSyncTests.Setup()
         let portal = setup.portal, laptop = setup.laptop
-        let lock = NSLock()
-        nonisolated(unsafe) var acknowledged = Set<String>()
-        nonisolated(unsafe) var problems: [String] = []
-        let workers: [(String, [String], Double)] = [
-            ("compose-a", ["compose", "--store", portal, "--as", "s1", "--to", "u1", "--subject", "A", "--body", "a", "--send", "--json"], 0),
-            ("compose-b", ["compose", "--store", portal, "--as", "s1", "--to", "u1", "--subject", "B", "--body", "b", "--send", "--json"], 0),
-            ("sync", ["sync", laptop, "--store", portal], 0.1),
-            ("gc", ["gc", "--store", portal, "--grace-hours", "0.02"], 0.3),
-            ("fsck", ["fsck", "--store", portal], 0.3),
-        ]
-        let deadline = Date().addingTimeInterval(5)
-        let group = DispatchGroup()
-        for (name, arguments, pause) in workers {
-            group.enter()
-            Thread {
-                while Date() < deadline {
-                    let result: CLI.Result
-                    do { result = try CLI.run(arguments) } catch {
-                        lock.withLock { problems.append("\(name): \(error)") }
-                        break
-                    }
-                    lock.withLock {
-                        if result.status != 0 && result.status != 75 {
-                            problems.append("\(name) exit \(result.status): \(result.stderr) \(result.stdout.prefix(400))")
-                        } else if result.status == 0, name.hasPrefix("compose"),
-                                  let thread = (result.json["threads"] as? [[String: Any]])?.first?["thread"] as? String {
-                            acknowledged.insert(thread)
+        // Seconds of blocking waits: on a thread of its own (see onOwnThread).
+        let (problems, acknowledged) = try await onOwnThread { () -> ([String], Set<String>) in
+            let lock = NSLock()
+            nonisolated(unsafe) var acknowledged = Set<String>()
+            nonisolated(unsafe) var problems: [String] = []
+            let workers: [(String, [String], Double)] = [
+                ("compose-a", ["compose", "--store", portal, "--as", "s1", "--to", "u1", "--subject", "A", "--body", "a", "--send", "--json"], 0),
+                ("compose-b", ["compose", "--store", portal, "--as", "s1", "--to", "u1", "--subject", "B", "--body", "b", "--send", "--json"], 0),
+                ("sync", ["sync", laptop, "--store", portal], 0.1),
+                ("gc", ["gc", "--store", portal, "--grace-hours", "0.02"], 0.3),
+                ("fsck", ["fsck", "--store", portal], 0.3),
+            ]
+            let deadline = Date().addingTimeInterval(5)
+            let group = DispatchGroup()
+            for (name, arguments, pause) in workers {
+                group.enter()
+                Thread {
+                    while Date() < deadline {
+                        let result: CLI.Result
+                        do { result = try CLI.run(arguments) } catch {
+                            lock.withLock { problems.append("\(name): \(error)") }
+                            break
                         }
+                        lock.withLock {
+                            if result.status != 0 && result.status != 75 {
+                                problems.append("\(name) exit \(result.status): \(result.stderr) \(result.stdout.prefix(400))")
+                            } else if result.status == 0, name.hasPrefix("compose"),
+                                      let thread = (result.json["threads"] as? [[String: Any]])?.first?["thread"] as? String {
+                                acknowledged.insert(thread)
+                            }
+                        }
+                        if pause > 0 { Thread.sleep(forTimeInterval: pause) }
                     }
-                    if pause > 0 { Thread.sleep(forTimeInterval: pause) }
-                }
-                group.leave()
-            }.start()
+                    group.leave()
+                }.start()
+            }
+            group.wait()
+            return lock.withLock { (problems, acknowledged) }
         }
-        group.wait()
         #expect(problems.isEmpty, "\(problems)")
         #expect(!acknowledged.isEmpty)
         #expect(try CLI.run("sync", laptop, "--store", portal).status == 0)

@@ -2,6 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 import SyncCheckKit
 import Testing
 @testable import SatchelSync
@@ -42,14 +43,6 @@ import Testing
     }
 }
 
-/// Runs `body` on a new thread (not the cooperative pool) and returns its result.
-func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try body() }) }
-        thread.stackSize = 8 << 20
-        thread.start()
-    }
-}
 
 /// The two sequences of issue #10, as a user meets them.
 @Suite struct ThreadRuleRegressionTests {

@@ -1,4 +1,5 @@
 import SyncCheckKit
+import SatchelTestSupport
 import Testing
 
 /// A few histories of the deterministic simulator (Tools/SyncCheckKit/Simulator.swift; the
