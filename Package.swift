@@ -266,7 +266,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SatchelFuzzTests",
-            dependencies: ["SatchelFuzzKit", "SatchelFuzzHTTP"],
+            dependencies: ["SatchelFuzzKit", "SatchelFuzzHTTP", "SatchelTestSupport"],
             swiftSettings: strict
         ),
         .testTarget(
