@@ -43,9 +43,7 @@ public final class DurableFile {
         self.path = path
         self.mode = mode
         self.permissions = permissions
-        if Sys.exists(path) {
-            throw StoreError(.exists, "\(path) already exists; it is never overwritten", path: path)
-        }
+        try Self.checkAbsent(path)
         let name = path.split(separator: "/", omittingEmptySubsequences: false).last.map(String.init) ?? path
         temp = FileIO.parent(of: path) + "/." + name.prefix(40) + "." + Sys.randomToken() + ".satchel-tmp"
         do {
