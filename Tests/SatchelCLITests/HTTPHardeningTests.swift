@@ -309,14 +309,20 @@ import Testing
             return nil
         }
 
+        /// Wakes the accept thread and ends every connection; safe to call more than once.
+        /// Descriptors are closed only in deinit, exactly once: a second close, or a close while
+        /// the accept thread still uses the number, could hit a file another test just opened.
         func stop() {
             stopped.withLock { $0 = true }
             shutdown(listener, Int32(SHUT_RDWR))
+            for fd in connections.withLock({ $0 }) { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
+
+        deinit {
+            stop()
             close(listener)
             for fd in connections.withLock({ $0 }) { close(fd) }
         }
-
-        deinit { stop() }
     }
 
     @Test(arguments: [FakePortal.Behaviour.silent, .stallInPull])

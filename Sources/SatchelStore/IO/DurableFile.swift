@@ -85,9 +85,11 @@ public final class DurableFile {
             try output!.flush()
             try fd.setPermissions(permissions)
             if mode == .durable { try Sys.fsync(fd) }
-            try fd.close()
+            // Forget the descriptor before closing: a failed close still releases it, and
+            // discard() must not close the number again (it may be another thread's file by then).
             self.fd = nil
             output = nil
+            try fd.close()
         } catch {
             discard()
             throw StoreError.io(error, path: path, "cannot write \(path)")
