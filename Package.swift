@@ -159,6 +159,12 @@ let package = Package(
             swiftSettings: strict
         ),
         .executableTarget(
+            name: "PipelineBench",
+            dependencies: ["BenchSupport", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest"],
+            path: "Tools/PipelineBench",
+            swiftSettings: strict
+        ),
+        .executableTarget(
             name: "MessagingBench",
             dependencies: ["BenchSupport", "SatchelMessaging"],
             path: "Tools/MessagingBench",
