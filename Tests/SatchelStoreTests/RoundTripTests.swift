@@ -172,6 +172,57 @@ import Testing
         #expect(try Sys.list(store.tempDirectory).isEmpty)
     }
 
+    @Test func aSmallStreamedBlobGoesLooseAndALyingSourceWritesNothing() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        let batch = try store.batch()
+        var source = BufferSource(textBytes(3000, seed: 7))
+        let id = try batch.put(.blob, length: 3000, from: &source)
+        #expect(try batch.commit() == nil)
+        #expect(try store.read(id).bytes == textBytes(3000, seed: 7))
+        #expect(try store.stats().packs == 0)
+
+        // A source longer than it says: refused, and the batch publishes nothing.
+        let before = try store.stats()
+        let lying = try store.batch()
+        var longer = BufferSource(textBytes(3001, seed: 8))
+        #expect(throws: StoreError.self) { try lying.put(.blob, length: 3000, from: &longer) }
+        lying.abandon()
+        let after = try store.stats()
+        #expect(after.objects == before.objects && after.bytes == before.bytes && after.packs == before.packs)
+        #expect(try Sys.list(store.tempDirectory).isEmpty)
+    }
+
+    @Test func outgrowingMemoryMovesEverythingIntoOnePack() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        let batch = try store.batch()
+        let small = try (0..<3).map { try batch.put(.manifest, textBytes(500, seed: UInt64($0))) }
+        let big = textBytes(Int(ObjectBatch.looseByteLimit) + 1, seed: 99)
+        var source = BufferSource(big)
+        let bigID = try batch.put(.blob, length: UInt64(big.count), from: &source)
+        #expect(batch.contains(small[0]) && batch.contains(bigID))
+        #expect(try batch.commit()?.objects == 4)
+        let stats = try store.stats()
+        #expect(stats.looseObjects == 0 && stats.packs == 1)
+        for (i, id) in small.enumerated() { #expect(try store.read(id).bytes == textBytes(500, seed: UInt64(i))) }
+        #expect(try store.read(bigID, limit: big.count).bytes == big)
+    }
+
+    @Test func objectsTheStoreHoldsAreNotWrittenAgain() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        let first = try store.batch()
+        let id = try first.put(.manifest, textBytes(900, seed: 1))
+        try first.commit()
+        let again = try store.batch()
+        #expect(try again.put(.manifest, textBytes(900, seed: 1)) == id)
+        #expect(try again.put(.manifest, textBytes(900, seed: 1)) == id)
+        #expect(again.added == 0 && again.reused == 2)
+        #expect(try again.commit() == nil)
+        #expect(try store.stats().looseObjects == 1)
+    }
+
     @Test func largeBatchesBecomeOnePack() throws {
         let dir = TempDirectory()
         let store = try dir.makeStore()

@@ -68,6 +68,56 @@ struct LooseObjects {
         return (id, true)
     }
 
+    /// Publishes in-memory objects durably with two barriers for all of them, not two per
+    /// object: each is encoded once into its own temporary file, one syncfs makes the contents
+    /// durable, the files are renamed to their addresses, and a second syncfs makes the names
+    /// durable. An address that already holds an intact copy is freshened, not rewritten.
+    /// `id` is the caller's hash of `bytes` (a batch hashes each payload once, when it is added).
+    /// Returns the number of files written.
+    func publish(_ objects: [(kind: ObjectKind, bytes: [UInt8], id: ObjectID)], encoder: PayloadEncoder) throws -> Int {
+        var staged: [(temp: String, target: String)] = []
+        var published = false
+        defer { if !published { for file in staged { try? Sys.unlink(file.temp) } } }
+        for object in objects {
+            let target = path(of: object.id)
+            if Sys.exists(target), (try? verify(object.id)) != nil {
+                try? Sys.touch(target)  // freshen, so gc's grace period protects it
+                continue
+            }
+            let temp = tempDirectory + "/obj-" + Sys.randomToken() + ".tmp"
+            let fd: FileDescriptor
+            do { fd = try FileIO.createExclusive(temp, mode: [.ownerRead, .groupRead, .otherRead]) } catch {
+                throw StoreError.io(error, path: temp, "cannot create a temporary object file")
+            }
+            staged.append((temp, target))
+            var output = OutputBuffer(fd: fd, path: temp)
+            try FileIO.closeAfter(fd) { _ in
+                var source = BufferSource(object.bytes)
+                _ = try encoder.encode(
+                    kind: object.kind, length: UInt64(object.bytes.count), source: &source, headerInStream: true,
+                    knownID: { object.id },
+                    begin: { compressed in
+                        if !compressed { try output.append([Self.storedFlag]) }
+                    },
+                    emit: { try output.append($0) })
+                try output.flush()
+            }
+        }
+        guard !staged.isEmpty else { return 0 }
+        do {
+            try Sys.syncFileSystem(directory)
+            for file in staged {
+                _ = try Sys.mkdir(FileIO.parent(of: file.target))
+                try Sys.rename(file.temp, file.target)
+            }
+            published = true
+            try Sys.syncFileSystem(directory)
+        } catch {
+            throw StoreError.io(error, path: directory, "cannot move new objects into place")
+        }
+        return staged.count
+    }
+
     /// Streams the payload of a loose object to `sink`, verifying header, length and hash.
     /// The sink sees bytes before the hash is confirmed; callers that publish them must wait
     /// for this to return.

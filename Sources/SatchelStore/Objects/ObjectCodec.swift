@@ -23,11 +23,14 @@ final class PayloadEncoder {
     /// - `begin(compressed)` is called once, before any encoded byte, with the decision.
     /// - With `headerInStream`, the object header is part of the encoded stream (loose objects);
     ///   otherwise only the payload is (pack entries carry kind and length themselves).
+    /// - `knownID`: the bytes are hashed elsewhere already (a batch hashes in-memory payloads
+    ///   once, to skip duplicates; a pack stream reader hashes each entry it yields); they are
+    ///   not hashed again, and what `knownID` returns after the last byte is the ID.
     func encode(kind: ObjectKind, length: UInt64, source: inout some ByteSource,
-                headerInStream: Bool, forceStored: Bool = false,
+                headerInStream: Bool, forceStored: Bool = false, knownID: (() throws -> ObjectID)? = nil,
                 begin: (_ compressed: Bool) throws -> Void,
                 emit: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectID {
-        var hasher = ObjectHasher(kind: kind, length: length)
+        var hasher: ObjectHasher? = knownID == nil ? ObjectHasher(kind: kind, length: length) : nil
         let firstWant = Int(min(UInt64(buffer.count), length))
         var filled = try buffer.withUnsafeMutableBytes { raw in
             try Self.fill(&source, UnsafeMutableRawBufferPointer(rebasing: raw[0..<firstWant]))
@@ -36,8 +39,9 @@ final class PayloadEncoder {
         if UInt64(filled) == length && filled <= policy.sampleLength {
             // Small payload, all in hand: compress exactly what would be written once, and keep
             // that result if it pays off (no separate probe pass).
-            return try encodeWhole(header: header, count: filled, hasher: &hasher, source: &source,
-                                   headerInStream: headerInStream, forceStored: forceStored, begin: begin, emit: emit)
+            try encodeWhole(header: header, count: filled, hasher: &hasher, source: &source,
+                            headerInStream: headerInStream, forceStored: forceStored, begin: begin, emit: emit)
+            return try knownID?() ?? hasher!.finalize()
         }
         let compressed = !forceStored && buffer.withUnsafeBytes { raw in
             policy.shouldCompress(sample: UnsafeRawBufferPointer(rebasing: raw[0..<filled]),
@@ -55,7 +59,7 @@ final class PayloadEncoder {
             if filled > 0 {
                 try buffer.withUnsafeBytes { raw in
                     let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<filled])
-                    hasher.update(chunk)
+                    hasher?.update(chunk)
                     if compressed { try deflater.compress(chunk, finish: false, into: emit) } else { try emit(chunk) }
                 }
                 total += UInt64(filled)
@@ -74,20 +78,20 @@ final class PayloadEncoder {
         if compressed {
             try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: emit)
         }
-        return hasher.finalize()
+        return try knownID?() ?? hasher!.finalize()
     }
 
     /// The single-pass path for payloads that fit in the first buffer.
-    private func encodeWhole(header: [UInt8], count: Int, hasher: inout ObjectHasher, source: inout some ByteSource,
+    private func encodeWhole(header: [UInt8], count: Int, hasher: inout ObjectHasher?, source: inout some ByteSource,
                              headerInStream: Bool, forceStored: Bool,
                              begin: (_ compressed: Bool) throws -> Void,
-                             emit: (UnsafeRawBufferPointer) throws -> Void) throws -> ObjectID {
+                             emit: (UnsafeRawBufferPointer) throws -> Void) throws {
         try Self.expectEnd(&source, after: UInt64(count))
         var input = headerInStream ? header : []
         input.reserveCapacity(input.count + count)
         buffer.withUnsafeBytes { raw in
             let payload = UnsafeRawBufferPointer(rebasing: raw[0..<count])
-            hasher.update(payload)
+            hasher?.update(payload)
             input.append(contentsOf: payload)
         }
         var worthIt = false
@@ -99,7 +103,6 @@ final class PayloadEncoder {
         }
         try begin(worthIt)
         try (worthIt ? compressedBytes : input).withUnsafeBytes { try emit($0) }
-        return hasher.finalize()
     }
 
     /// The source must end where the declared length says.

@@ -1,6 +1,23 @@
 import Crypto
 import SystemPackage
 
+/// An object's payload with the ID it hashed to, as read from a pack stream: only the store
+/// makes one, so a batch can adopt the ID without hashing the bytes again.
+public struct VerifiedPayload: Sendable {
+    /// The object's kind.
+    public let kind: ObjectKind
+    /// The payload.
+    public let bytes: [UInt8]
+    /// The ID these bytes hash to as an object of `kind`.
+    public let id: ObjectID
+
+    init(kind: ObjectKind, bytes: [UInt8], id: ObjectID) {
+        self.kind = kind
+        self.bytes = bytes
+        self.id = id
+    }
+}
+
 /// Reads a pack sequentially from a byte range of a file, without its index: the form a pack
 /// takes inside a bundle or an archive. Entries are decoded and hashed as they stream, in
 /// bounded memory; the trailer's count and checksum are checked at the end.
@@ -182,6 +199,27 @@ public final class PackStreamReader: ByteSource {
 
     /// The ID of the entry just read completely (valid after `read` returned 0).
     public private(set) var lastID: ObjectID?
+
+    /// Reads the rest of the current entry into memory (at most `limit` bytes, else
+    /// `.tooLarge` before anything is read) and returns it with the ID it hashed to on the way:
+    /// the one hash a received object needs (``ObjectBatch/put(_:)-(VerifiedPayload)`` adopts it).
+    public func readEntry(limit: UInt64) throws -> VerifiedPayload {
+        guard let entry = current else { throw StoreError(.invalidArgument, "no pack entry is being read") }
+        guard remaining <= limit else {
+            throw StoreError(.tooLarge, "pack entry \(count) holds \(remaining) bytes, over the limit of \(limit)")
+        }
+        var bytes = [UInt8](repeating: 0, count: Int(remaining))
+        var filled = 0
+        while filled < bytes.count {
+            let n = try bytes.withUnsafeMutableBytes { try read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+            guard n > 0 else { throw StoreError(.truncated, "pack entry \(count) ends early") }
+            filled += n
+        }
+        var probe: UInt8 = 0
+        let extra = try withUnsafeMutableBytes(of: &probe) { try read(into: $0) }
+        guard extra == 0, let id = lastID else { throw StoreError(.corrupt, "pack entry \(count) does not end where its header says") }
+        return VerifiedPayload(kind: entry.kind, bytes: bytes, id: id)
+    }
 
     private func endEntry(_ entry: (kind: ObjectKind, length: UInt64, compressed: Bool)) throws {
         if entry.compressed {

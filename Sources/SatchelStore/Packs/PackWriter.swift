@@ -50,14 +50,14 @@ final class PackWriter {
     /// object is already stored elsewhere, and the entry is taken back out of the pack.
     /// Returns the ID and whether it was added here.
     @discardableResult
-    func add(kind: ObjectKind, length: UInt64, source: inout some ByteSource,
+    func add(kind: ObjectKind, length: UInt64, source: inout some ByteSource, knownID: (() throws -> ObjectID)? = nil,
              skip: (ObjectID) -> Bool = { _ in false }) throws -> (id: ObjectID, added: Bool) {
         precondition(!closed, "PackWriter used after finish")
         let start = offset
         let hashBefore = packHash
         var crc: UInt32 = 0
         let id = try encoder.encode(
-            kind: kind, length: length, source: &source, headerInStream: false,
+            kind: kind, length: length, source: &source, headerInStream: false, knownID: knownID,
             begin: { compressed in
                 let header = PackFormat.entryHeader(kind: kind, compressed: compressed, length: length)
                 crc = header.withUnsafeBytes { CRC32.update(crc, $0) }
@@ -77,15 +77,16 @@ final class PackWriter {
         return (id, true)
     }
 
-    /// Adds an in-memory object; the ID is computed first so duplicates cost no write.
+    /// Adds an in-memory object; the ID is computed first (or given: `knownID`, the ID of these
+    /// exact bytes) so duplicates cost no write, and the bytes are hashed only that once.
     @discardableResult
-    func add(kind: ObjectKind, bytes: [UInt8], skip: (ObjectID) -> Bool = { _ in false }) throws
+    func add(kind: ObjectKind, bytes: [UInt8], knownID: ObjectID? = nil, skip: (ObjectID) -> Bool = { _ in false }) throws
         -> (id: ObjectID, added: Bool)
     {
-        let id = ObjectID.compute(kind: kind, payload: bytes)
+        let id = knownID ?? ObjectID.compute(kind: kind, payload: bytes)
         if known.contains(id) || skip(id) { return (id, false) }
         var source = BufferSource(bytes)
-        return try add(kind: kind, length: UInt64(bytes.count), source: &source, skip: { _ in false })
+        return try add(kind: kind, length: UInt64(bytes.count), source: &source, knownID: { id }, skip: { _ in false })
     }
 
     /// Copies an already-encoded entry (from another pack) without re-encoding.
@@ -148,28 +149,6 @@ final class PackWriter {
             throw StoreError.io(error, path: packPath, "cannot write pack")
         }
         return PackInfo(name: name, objects: entries.count, bytes: offset + UInt64(PackFormat.trailerSize))
-    }
-
-    /// Publishes the objects as durable loose objects instead of a pack (for small batches, so
-    /// interactive work does not leave many tiny packs), then removes the temporary pack.
-    /// Entries are read back from the temporary file and verified on the way.
-    func finishAsLoose(into loose: LooseObjects, policy: CompressionPolicy) throws -> Int {
-        precondition(!closed, "PackWriter finished twice")
-        try output.flush()
-        let reader = try FileIO.openRead(tempPack)
-        defer { try? reader.close() }
-        let encoder = PayloadEncoder(policy: policy)
-        for location in entries {
-            var payload: [UInt8] = []
-            let decoded = try PackFile.decodeEntry(reader, location: location) { payload.append(contentsOf: $0) }
-            guard decoded.id == location.id else {
-                throw StoreError(.corrupt, "temporary pack entry for \(location.id.short) changed on disk", path: tempPack)
-            }
-            var source = BufferSource(payload)
-            _ = try loose.write(kind: decoded.kind, length: decoded.length, source: &source, encoder: encoder, durable: true)
-        }
-        abandon()
-        return entries.count
     }
 
     /// Writes the trailer and hands the finished pack file over without publishing it in the

@@ -70,6 +70,73 @@ enum BundleFile {
         return total
     }
 
+    /// One object of a bundle being written by ``write(header:objects:from:to:mode:)``: a
+    /// manifest's bytes when the walk that found it kept them, else read from the store.
+    struct Object {
+        var id: ObjectID
+        var kind: ObjectKind
+        var length: UInt64
+        var bytes: [UInt8]?
+    }
+
+    /// zlib level for compressible blobs of at least `largeBlobMinimum` bytes: the store's
+    /// level, so a large text attachment costs one fast deflate, not a slow one.
+    static let largeBlobLevel: Int32 = 1
+    static let largeBlobMinimum: UInt64 = 1 << 20
+
+    /// Writes a bundle whose pack is streamed from the store into the compressed stream as it
+    /// goes: every object is read (and verified) once and compressed once, with no temporary
+    /// pack. Same file as ``write(header:packPath:to:mode:)`` writes; the pack's size is known
+    /// up front because its entries are stored.
+    static func write(header: BundleHeader, objects: [Object], from store: ObjectStore, to path: String,
+                      mode: DurableFile.Mode = .durable) throws -> UInt64 {
+        let headerBytes = try header.encoded()
+        guard let packLength = PackStreamWriter.size(ofPayloads: objects.lazy.map(\.length)) else {
+            throw SyncError(.badInput, "the bundle's objects add up to more than 2^64 bytes")
+        }
+        var prefix = magic
+        BigEndian.append(&prefix, version)
+        BigEndian.append(&prefix, UInt32(headerBytes.count))
+        BigEndian.append(&prefix, packLength)
+
+        let out = try DurableFile(creating: path, mode: mode)
+        var sha = SHA256()
+        func emit(_ bytes: UnsafeRawBufferPointer) throws {
+            sha.update(bufferPointer: bytes)
+            try out.write(bytes)
+        }
+        do {
+            try prefix.withUnsafeBytes { try emit($0) }
+            let sink = DeflateSink(level: level) { try emit($0) }
+            try sink.write(headerBytes)
+            let pack = PackStreamWriter { try sink.write($0) }
+            let probe = CompressionProbe()
+            for object in objects {
+                if let bytes = object.bytes {
+                    try pack.add(object.kind, bytes)
+                    continue
+                }
+                let choose = object.kind == .blob && object.length >= storedBlobMinimum
+                try pack.add(object.id, kind: object.kind, length: object.length, from: store) { first in
+                    guard choose else { return }
+                    guard let first else { return try sink.setLevel(level) }
+                    let sample = UnsafeRawBufferPointer(rebasing: first.prefix(probe.policy.sampleLength))
+                    let compress = probe.shouldCompress(sample: sample, totalLength: object.length)
+                    try sink.setLevel(!compress ? 0 : object.length >= largeBlobMinimum ? largeBlobLevel : level)
+                }
+            }
+            try pack.finish()
+            try sink.finish()
+            try out.write(Array(sha.finalize()))
+        } catch {
+            out.discard()
+            throw error
+        }
+        let total = out.count
+        try out.publish()
+        return total
+    }
+
     /// Feeds the pack's bytes to `sink` unchanged, walking its entries so that the payload of an
     /// incompressible blob (by the store's ``CompressionPolicy``: magic numbers, then a sample)
     /// goes through at level 0.
@@ -168,13 +235,17 @@ enum BundleFile {
         let packLength: UInt64
         let bytes: UInt64
         private let stream: InflatingSource
+        /// Set when the checksum is checked as the stream is read (``open(_:checksumFirst:)``).
+        private let deferred: ChecksummingSource?
 
-        fileprivate init(fd: FileDescriptor, header: BundleHeader, packLength: UInt64, bytes: UInt64, stream: InflatingSource) {
+        fileprivate init(fd: FileDescriptor, header: BundleHeader, packLength: UInt64, bytes: UInt64, stream: InflatingSource,
+                         deferred: ChecksummingSource?) {
             self.fd = fd
             self.header = header
             self.packLength = packLength
             self.bytes = bytes
             self.stream = stream
+            self.deferred = deferred
         }
 
         /// Reads the pack (once) as it streams out of the decompressor.
@@ -188,6 +259,7 @@ enum BundleFile {
             do { try stream.finish() } catch let error as StoreError {
                 throw SyncError(.badInput, "bundle is damaged: \(error.message)")
             }
+            if let deferred { try deferred.check() }
         }
 
         /// Writes the raw pack bytes to a new file at `path` (tests, tooling).
@@ -208,10 +280,45 @@ enum BundleFile {
         func close() { try? fd.close() }
     }
 
+    /// The bytes `[offset, end)` of a bundle file, hashed as they are read; ``check()`` then
+    /// compares the hash of the whole file before the trailer with the trailer. One read of the
+    /// file serves both the checksum and the content.
+    final class ChecksummingSource: ByteSource {
+        private var range: FileRangeSource
+        private var sha = SHA256()
+        private let trailerOffset: Int64
+
+        init(_ fd: FileDescriptor, prefix: [UInt8], offset: Int64, end: Int64) {
+            range = FileRangeSource(fd, offset: offset, end: end)
+            trailerOffset = end
+            sha.update(data: prefix)
+        }
+
+        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+            let n = try range.read(into: buffer)
+            sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            return n
+        }
+
+        /// After everything up to the trailer was read: the trailer must match.
+        func check() throws {
+            guard range.position == trailerOffset else { throw SyncError(.badInput, "bundle is truncated") }
+            var trailer = [UInt8](repeating: 0, count: 32)
+            let n = try trailer.withUnsafeMutableBytes { try range.descriptor.read(fromAbsoluteOffset: trailerOffset, into: $0) }
+            guard n == 32, Array(sha.finalize()) == trailer else {
+                throw SyncError(.badInput, "bundle checksum does not match: the file is damaged, truncated or tampered with")
+            }
+        }
+    }
+
     /// Opens a bundle: checks magic, version, the trailing checksum over the whole file, then
     /// inflates the header and checks its schema and capabilities. Any damage is `.badInput`
     /// naming what failed.
-    static func open(_ path: String) throws -> Opened {
+    ///
+    /// `checksumFirst: false` (apply) reads the file once: the checksum is computed as the
+    /// stream is read and checked by ``Opened/finish()``, which the caller must reach before
+    /// anything it read takes effect. Until then, a damaged file can only fail later checks.
+    static func open(_ path: String, checksumFirst: Bool = true) throws -> Opened {
         let fd: FileDescriptor
         do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) } catch {
             throw SyncError(.notFound, "cannot open bundle \(path)")
@@ -231,11 +338,17 @@ enum BundleFile {
             guard headerLength <= maxHeaderBytes, packLength >= minimumPackBytes, packLength < UInt64(Int64.max) else {
                 throw SyncError(.badInput, "bundle header or pack length is impossible (truncated or tampered)")
             }
+            let body = size - 32
+            if !checksumFirst {
+                let source = ChecksummingSource(fd, prefix: prefix, offset: Int64(prefixSize), end: body)
+                let stream = InflatingSource(source: source)
+                let header = try readHeader(stream, length: headerLength)
+                return Opened(fd: fd, header: header, packLength: packLength, bytes: UInt64(size), stream: stream, deferred: source)
+            }
             // Trailing checksum over everything before it.
             var sha = SHA256()
             var buffer = [UInt8](repeating: 0, count: 1 << 20)
             var position: Int64 = 0
-            let body = size - 32
             while position < body {
                 let want = Int(min(Int64(buffer.count), body - position))
                 let n = try buffer.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: position, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
@@ -249,28 +362,34 @@ enum BundleFile {
                 throw SyncError(.badInput, "bundle checksum does not match: the file is damaged, truncated or tampered with")
             }
             let stream = InflatingSource(source: FileRangeSource(fd, offset: Int64(prefixSize), end: body))
-            var headerBytes = [UInt8](repeating: 0, count: headerLength)
-            do {
-                var filled = 0
-                while filled < headerLength {
-                    let n = try headerBytes.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
-                    guard n > 0 else { throw StoreError(.truncated, "compressed stream ends inside the header") }
-                    filled += n
-                }
-            } catch let error as StoreError {
-                throw SyncError(.badInput, "bundle is damaged: \(error.message)")
-            }
-            let header: BundleHeader
-            do { header = try BundleHeader.decode(headerBytes, trust: .untrusted) } catch {
-                throw SyncError(.badInput, "bundle header is invalid: \(error)")
-            }
-            for capability in header.capabilities where !capabilities.contains(capability) {
-                throw SyncError(.badInput, "bundle needs capability '\(capability)', which this build does not have; upgrade Satchel")
-            }
-            return Opened(fd: fd, header: header, packLength: packLength, bytes: UInt64(size), stream: stream)
+            let header = try readHeader(stream, length: headerLength)
+            return Opened(fd: fd, header: header, packLength: packLength, bytes: UInt64(size), stream: stream, deferred: nil)
         } catch {
             try? fd.close()
             throw error
         }
+    }
+
+    /// Inflates the header's bytes and checks its schema and capabilities.
+    private static func readHeader(_ stream: InflatingSource, length: Int) throws -> BundleHeader {
+        var headerBytes = [UInt8](repeating: 0, count: length)
+        do {
+            var filled = 0
+            while filled < length {
+                let n = try headerBytes.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
+                guard n > 0 else { throw StoreError(.truncated, "compressed stream ends inside the header") }
+                filled += n
+            }
+        } catch let error as StoreError {
+            throw SyncError(.badInput, "bundle is damaged: \(error.message)")
+        }
+        let header: BundleHeader
+        do { header = try BundleHeader.decode(headerBytes, trust: .untrusted) } catch {
+            throw SyncError(.badInput, "bundle header is invalid: \(error)")
+        }
+        for capability in header.capabilities where !capabilities.contains(capability) {
+            throw SyncError(.badInput, "bundle needs capability '\(capability)', which this build does not have; upgrade Satchel")
+        }
+        return header
     }
 }

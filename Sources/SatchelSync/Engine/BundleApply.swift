@@ -34,7 +34,8 @@ extension SyncEngine {
 
     private func process(_ path: String, apply: Bool, progress: ProgressHandler? = nil,
                          beforeCommit: (() throws -> Void)? = nil) throws -> (header: BundleHeader, result: ApplyResult) {
-        let bundle = try BundleFile.open(path)
+        // One read of the file: the checksum is checked by `bundle.finish()`, before any ref moves.
+        let bundle = try BundleFile.open(path, checksumFirst: false)
         defer { bundle.close() }
         let header = bundle.header
         let store = repository.store
@@ -74,15 +75,9 @@ extension SyncEngine {
                     guard entry.length <= UInt64(ParseLimits.default.maxInputBytes) else {
                         throw SyncError(.badInput, "bundle holds a manifest of \(entry.length) bytes, over the limit")
                     }
-                    var bytes = [UInt8](repeating: 0, count: Int(entry.length))
-                    var filled = 0
-                    while filled < bytes.count {
-                        let n = try bytes.withUnsafeMutableBytes { try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
-                        if n == 0 { break }
-                        filled += n
-                    }
-                    _ = try bytes.withUnsafeMutableBytes { try reader.read(into: $0) }  // end of entry
-                    id = reader.lastID!
+                    let payload = try reader.readEntry(limit: entry.length)
+                    let bytes = payload.bytes
+                    id = payload.id
                     let manifest: AnyManifest
                     do { manifest = try AnyManifest.decode(bytes, trust: .untrusted) } catch {
                         throw SyncError(.badInput, "bundle object \(id.short) is not a valid manifest: \(error)")
@@ -102,12 +97,11 @@ extension SyncEngine {
                     }
                     if apply, inBundle[id] == nil {
                         if !store.contains(id) { result.objects += 1 }
-                        try batch.put(.manifest, bytes)
+                        try batch.put(payload)
                     }
                 } else if apply {
-                    var source = reader
-                    id = try batch.put(.blob, length: entry.length, from: &source)
-                    if reader.lastID != id { throw SyncError(.badInput, "bundle object changed while it was read") }
+                    // The reader hashes what it yields; the batch adopts that ID (one hash).
+                    id = try batch.put(entryOf: reader, kind: entry.kind, length: entry.length)
                     result.objects += 1
                 } else {
                     var scratch = [UInt8](repeating: 0, count: 1 << 20)

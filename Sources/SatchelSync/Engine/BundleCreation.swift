@@ -78,35 +78,35 @@ extension SyncEngine {
         }
 
         // Objects: everything reachable from the heads through manifest mentions, each once.
-        // Entries are stored: the bundle compresses the pack as one stream (BundleFile).
-        let pack = try store.detachedPack(compress: false)
-        var sealed = false
-        defer { if !sealed { pack.abandon() } }
-        var objects = 0
-        try store.walk(from: heads.map(\.object), skipping: acknowledged) { id, _, length, manifest in
+        // The walk keeps manifests' bytes (up to a memory budget); blobs, and manifests past
+        // the budget, are streamed from the store straight into the bundle (BundleFile).
+        var objects: [BundleFile.Object] = []
+        var kept = 0
+        try store.walk(from: heads.map(\.object), skipping: acknowledged) { id, kind, length, manifest in
             if let manifest, !staffOnly { try Self.refuseStaffOnly(manifest, id: id) }
             if targetHas?(id) == true { return }
-            if let manifest {
-                try pack.put(.manifest, manifest)
-            } else {
-                try pack.copyBlob(id, length: length, from: store)
+            var bytes: [UInt8]?
+            if let manifest, kept + manifest.count <= Self.manifestMemoryBudget {
+                bytes = manifest
+                kept += manifest.count
             }
-            objects += 1
-            if objects % 256 == 0 {
-                progress?(ProgressEvent(phase: "packing objects", completed: UInt64(objects), total: nil, unit: .items))
+            objects.append(BundleFile.Object(id: id, kind: kind, length: length, bytes: bytes))
+            if objects.count % 256 == 0 {
+                progress?(ProgressEvent(phase: "packing objects", completed: UInt64(objects.count), total: nil, unit: .items))
             }
         }
-        let (packPath, _, _) = try pack.sealDetached()
-        sealed = true
-        defer { try? FileManager.default.removeItem(atPath: packPath) }
         let ack = checkpoint?.received
         let header = BundleHeader(
             source: repository.replica, sourceRole: repository.role, target: target, epoch: epoch, since: since,
             upTo: upTo, full: full, created: .now(), capabilities: ["threads-2"] + (staffOnly ? ["envelopes-1", "drafts-1"] : []),
-            ack: ack, heads: heads, objects: UInt64(objects))
-        let bytes = try BundleFile.write(header: header, packPath: packPath, to: path)
-        return TransferSummary(threads: threads, objects: objects, bytes: bytes, full: full)
+            ack: ack, heads: heads, objects: UInt64(objects.count))
+        let bytes = try BundleFile.write(header: header, objects: objects, from: store, to: path)
+        return TransferSummary(threads: threads, objects: objects.count, bytes: bytes, full: full)
     }
+
+    /// Manifest bytes a bundle being created keeps from its walk; past it, manifests are read
+    /// again while the bundle is written (memory stays bounded for any number of threads).
+    static let manifestMemoryBudget = 32 << 20
 
     /// What a bundle for `target` would start from: its checkpoint, the change-log window and
     /// the refs (with their current objects) that changed in it.
