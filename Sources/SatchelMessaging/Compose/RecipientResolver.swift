@@ -2,16 +2,16 @@ import SatchelManifest
 
 /// Applies the recipient rules to a compose request against the directory: who gets the
 /// message, grouped by patient (one thread per patient), and who was skipped and why.
-struct RecipientResolver {
+struct RecipientResolver: Sendable {
     let directory: Directory
     let patients: [String: Directory.Patient]
     let users: [String: Directory.PortalUser]
     let staff: [String: Directory.Staff]
     let access: Access
 
-    init(_ directory: Directory) {
+    init(_ directory: Directory, access: Access? = nil) {
         self.directory = directory
-        access = Access(directory)
+        self.access = access ?? Access(directory)
         patients = Dictionary(directory.patients.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         users = Dictionary(directory.portalUsers.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         staff = Dictionary(directory.staff.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })

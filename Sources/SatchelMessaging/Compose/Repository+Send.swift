@@ -20,8 +20,8 @@ extension Repository {
         if isPortal && !request.bccLists.isEmpty {
             throw MessagingError.refused("Staff Bcc is staff-only and cannot be used on a portal store; compose on a workstation")
         }
-        let directory = try directory()
-        let resolver = RecipientResolver(directory)
+        let resolver = try recipientResolver()
+        let directory = resolver.directory
         let author = try resolver.author(request.author)
         for id in request.toStaff { _ = try resolver.staffMember(id) }
         let (subject, body) = try Self.subjectAndBody(request, directory: directory)

@@ -30,6 +30,8 @@ public final class Repository: Sendable {
     private let directoryCache = Mutex<(id: ObjectID, directory: Directory)?>(nil)
     /// The access model of that directory (its lookup tables), built once per directory version.
     private let accessCache = Mutex<(id: ObjectID, access: Access)?>(nil)
+    /// The recipient rules of that directory (its lookup tables), built once per directory version.
+    private let resolverCache = Mutex<(id: ObjectID, resolver: RecipientResolver)?>(nil)
 
     init(store: ObjectStore, config: StoreConfig) {
         self.store = store
@@ -158,12 +160,31 @@ public final class Repository: Sendable {
             throw MessagingError.notFound("no directory imported yet (satchel directory import FILE.xml)")
         }
         if let cached = accessCache.withLock({ $0 }), cached.id == id { return cached.access }
-        let directory = if let cached = directoryCache.withLock({ $0 }), cached.id == id { cached.directory } else {
-            try load(Directory.self, id)
-        }
-        let access = Access(directory)
+        let access = Access(try directory(at: id))
         accessCache.withLock { $0 = (id, access) }
         return access
+    }
+
+    /// The recipient rules of the current directory, cached per directory version: every send
+    /// asks them, and building their lookup tables is linear in the clinic's size.
+    func recipientResolver() throws -> RecipientResolver {
+        guard let id = try store.refs.read(Self.directoryRef) else {
+            throw MessagingError.notFound("no directory imported yet (satchel directory import FILE.xml)")
+        }
+        if let cached = resolverCache.withLock({ $0 }), cached.id == id { return cached.resolver }
+        let directory = try directory(at: id)
+        let access = if let cached = accessCache.withLock({ $0 }), cached.id == id { cached.access } else { Access(directory) }
+        let resolver = RecipientResolver(directory, access: access)
+        resolverCache.withLock { $0 = (id, resolver) }
+        return resolver
+    }
+
+    /// The directory stored as object `id` (from the cache when it is the last one decoded).
+    private func directory(at id: ObjectID) throws -> Directory {
+        if let cached = directoryCache.withLock({ $0 }), cached.id == id { return cached.directory }
+        let directory = try load(Directory.self, id)
+        directoryCache.withLock { $0 = (id, directory) }
+        return directory
     }
 
     /// Validates a directory file (schema, references, notification templates:
