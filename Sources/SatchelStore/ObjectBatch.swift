@@ -146,7 +146,9 @@ public final class ObjectBatch {
             pending = []
             pendingIDs = []
             pendingBytes = 0
-            _ = try store.loose.publish(objects, encoder: PayloadEncoder(policy: store.compression))
+            // Buffers sized to the largest object, not 1 MiB: a send's manifests are a few KiB.
+            let largest = UInt64(objects.map(\.bytes.count).max() ?? 0)
+            _ = try store.loose.publish(objects, encoder: PayloadEncoder(policy: store.compression, expectedLength: largest))
             return nil
         }
         let info = try spill().finish(into: store.packsDirectory, durable: durable)

@@ -1,6 +1,8 @@
 import Foundation
+import SatchelManifest
 import SatchelMessaging
 import SatchelStore
+import SatchelTestSupport
 import Testing
 @testable import SatchelSync
 
@@ -79,5 +81,53 @@ import Testing
         #expect(bundle < (1 << 20) + 8 * 1024, "bundle is \(bundle) B")
         _ = try SyncEngine(portal).applyBundle(path)
         #expect(try Clinic.heads(portal) == Clinic.heads(laptop))
+    }
+
+    /// A large compressible attachment travels at the store's level (1) in the streamed bundle
+    /// and arrives byte for byte; the bundle is written without a temporary pack.
+    @Test func aLargeTextAttachmentStreamsIntoTheBundleAndArrivesIntact() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        let payload = textBytes(3 << 20, seed: 31)
+        let file = clinic.root + "/notes.txt"
+        try Data(payload).write(to: URL(fileURLWithPath: file))
+        var request = ComposeRequest(author: "s1")
+        request.patient = "p1"
+        request.subject = "Notes"
+        request.body = .text("Attached.")
+        request.attachments = [.file(path: file)]
+        let sent = try laptop.send(request).threads[0]
+        let path = clinic.bundlePath()
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, to: path)
+        #expect(try Self.size(path) < UInt64(payload.count) / 2, "a text attachment is compressed in the bundle")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: laptop.store.root + "/tmp").isEmpty)
+        _ = try SyncEngine(portal).applyBundle(path)
+        let attachment = try portal.attachment(thread: sent.thread, message: sent.message, name: "notes.txt")
+        let out = clinic.root + "/fetched.txt"
+        try portal.exportAttachment(attachment, to: out)
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: out))) == payload)
+    }
+
+    /// An object that is damaged in the sending store fails the bundle as it streams: no bundle
+    /// file appears, nothing is left next to it, and the error names the damage.
+    @Test func aDamagedObjectFailsTheBundleAndLeavesNoFile() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        let body = String(decoding: textBytes(20_000, seed: 5), as: UTF8.self)
+        let sent = try compose(laptop, body: body)
+        let message = try laptop.load(MessageManifest.self, try #require(laptop.thread(sent.thread).thread.messages.first?.object))
+        let hex = message.body.object.hex
+        let objectFile = laptop.store.root + "/objects/" + hex.prefix(2) + "/" + hex.dropFirst(2)
+        var bytes = Array(try Data(contentsOf: URL(fileURLWithPath: objectFile)))
+        bytes[bytes.count - 10] ^= 0x40
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: objectFile)
+        try Data(bytes).write(to: URL(fileURLWithPath: objectFile))
+        let path = clinic.bundlePath()
+        #expect(throws: StoreError.self) { try SyncEngine(laptop).createBundle(for: portal.replica, to: path) }
+        #expect(!FileManager.default.fileExists(atPath: path))
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: clinic.root).filter { $0.hasSuffix(".satchel-tmp") }
+        #expect(leftovers.isEmpty)
     }
 }
