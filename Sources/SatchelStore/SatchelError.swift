@@ -17,6 +17,7 @@ public protocol SatchelError: Error, Sendable, CustomStringConvertible {
 }
 
 extension SatchelError {
+    /// No context by default.
     public var context: [String: String] { [:] }
 
     /// This error and the errors under it, outermost first.
@@ -33,7 +34,9 @@ extension SatchelError {
 
 /// What kind of failure an error is: extensible (a module may add kinds), compared by name.
 public struct FailureKind: Hashable, Sendable, RawRepresentable, CustomStringConvertible {
+    /// The kind's stable name (used in logs and JSON).
     public var rawValue: String
+    /// The kind named `rawValue`.
     public init(rawValue: String) { self.rawValue = rawValue }
     public var description: String { rawValue }
 
@@ -60,6 +63,7 @@ public struct FailureKind: Hashable, Sendable, RawRepresentable, CustomStringCon
 }
 
 extension StoreError: SatchelError {
+    /// The failure kind of the store's code (damage, not found, busy, …; I/O otherwise).
     public var kind: FailureKind {
         switch code {
         case .notFound: .notFound
@@ -73,6 +77,7 @@ extension StoreError: SatchelError {
         }
     }
 
+    /// The path and object the error concerns, when known.
     public var context: [String: String] {
         var result: [String: String] = [:]
         if let path { result["path"] = path }

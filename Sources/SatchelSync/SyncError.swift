@@ -37,6 +37,7 @@ public struct SyncError: Error, Sendable, CustomStringConvertible, Equatable {
 }
 
 extension SyncError: SatchelError {
+    /// The failure kind of the sync code (bad or incomplete input, refused, busy, …).
     public var kind: FailureKind {
         switch code {
         case .badInput, .missingPrerequisite: .invalidInput
