@@ -5,6 +5,7 @@ import SatchelStore
 /// Messages name people and objects by ID (portal user `u1`, patient `p1`, thread `T-…`), never
 /// by name, subject or body: error text ends up in logs and terminals, and must carry no PHI.
 public struct MessagingError: Error, Sendable, CustomStringConvertible, Equatable {
+    /// What went wrong; each code maps to a `FailureKind` (``kind``).
     public enum Code: String, Sendable {
         /// A messaging rule or permission forbids it.
         case refused
@@ -18,11 +19,14 @@ public struct MessagingError: Error, Sendable, CustomStringConvertible, Equatabl
         case conflict
     }
 
+    /// What went wrong.
     public var code: Code
+    /// One line naming people and objects by ID; never PHI.
     public var message: String
     /// The error underneath, if any.
     public var cause: (any Error & Sendable)?
 
+    /// An error with a code, a one-line message and, if any, the error underneath.
     public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil) {
         self.code = code
         self.message = message
@@ -39,6 +43,7 @@ public struct MessagingError: Error, Sendable, CustomStringConvertible, Equatabl
 }
 
 extension MessagingError: SatchelError {
+    /// The `FailureKind` of ``code``, which the command-line tool turns into an exit code.
     public var kind: FailureKind {
         switch code {
         case .refused: .refused

@@ -16,11 +16,13 @@ import SatchelManifest
 ///
 /// Built from a directory (or the part of it a few people need: ContactIndex.swift).
 public struct Access: Sendable {
+    /// The directory this access model was built from.
     public let directory: Directory
     private let patients: [String: Directory.Patient]
     private let users: [String: Directory.PortalUser]
     private let staff: [String: Directory.Staff]
 
+    /// The access model of `directory`, with its patients, portal users and staff indexed by ID.
     public init(_ directory: Directory) {
         self.directory = directory
         patients = Dictionary(directory.patients.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -34,8 +36,11 @@ public struct Access: Sendable {
         case portalUser(Directory.PortalUser)
     }
 
+    /// The portal user with this ID, whether or not they have access now; nil when unknown.
     public func portalUser(_ id: String) -> Directory.PortalUser? { users[id] }
+    /// The staff member with this ID; nil when unknown.
     public func staffMember(_ id: String) -> Directory.Staff? { staff[id] }
+    /// The patient with this ID; nil when unknown.
     public func patient(_ id: String) -> Directory.Patient? { patients[id] }
 
     /// Why this portal user may not use the portal now; nil when they may.

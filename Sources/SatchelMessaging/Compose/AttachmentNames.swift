@@ -6,8 +6,11 @@
 /// dropped, leading dots and spaces are removed, and it is capped at 200 bytes, so `../../x`,
 /// `/etc/passwd` or a name with a newline can never address a file.
 public enum AttachmentNames {
+    /// The longest name kept, in UTF-8 bytes.
     public static let maxBytes = 200
 
+    /// Reduces `raw` to a safe file name as described above (trailing dots and spaces go too);
+    /// `attachment` when nothing is left.
     public static func sanitize(_ raw: String) -> String {
         let lastComponent = raw.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? ""
         var cleaned = String(String.UnicodeScalarView(lastComponent.unicodeScalars.filter { !isInvisible($0) }))

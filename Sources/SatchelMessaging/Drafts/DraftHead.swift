@@ -7,9 +7,12 @@ import SatchelStore
 public struct DraftHead: Sendable, Equatable {
     /// One version: its object and manifest.
     public struct Sibling: Sendable, Hashable {
+        /// The version's object.
         public var object: ObjectID
+        /// The version's manifest.
         public var draft: DraftManifest
 
+        /// A version from its object and manifest.
         public init(object: ObjectID, draft: DraftManifest) {
             self.object = object
             self.draft = draft
@@ -21,6 +24,7 @@ public struct DraftHead: Sendable, Equatable {
     /// Every version, sorted by object ID.
     public var siblings: [Sibling]
 
+    /// A head from its object and versions; the versions are sorted by object ID.
     public init(object: ObjectID, siblings: [Sibling]) {
         self.object = object
         self.siblings = siblings.sorted { $0.object < $1.object }

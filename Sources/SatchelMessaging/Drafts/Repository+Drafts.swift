@@ -4,26 +4,42 @@ import SatchelStore
 
 /// A draft in a list (docs/CLI.md `draft list`).
 public struct DraftSummary: Sendable, Equatable {
+    /// The draft ID.
     public var draft: String
+    /// Staff ID of the author.
     public var author: String
+    /// The subject; nil when not set yet.
     public var subject: String?
+    /// When the current version was last changed.
     public var updated: Timestamp
 }
 
 /// Changes to a draft: every field that is set replaces the draft's; attachments are added.
 public struct DraftUpdate: Sendable, Equatable {
+    /// Replaces the portal user IDs in To.
     public var to: [String]?
+    /// Replaces the patient of "Message Patient".
     public var patient: String?
+    /// Replaces the other staff in To.
     public var toStaff: [String]?
+    /// Replaces the bulk recipient option.
     public var bulk: DraftManifest.Bulk?
+    /// Replaces the distribution list IDs of Staff Bcc.
     public var bccLists: [String]?
+    /// Replaces the subject.
     public var subject: String?
+    /// Replaces the body.
     public var body: BodyInput?
+    /// Whether the body is rich text; nil keeps the current body's format.
     public var rich: Bool?
+    /// Attachments added to the draft's own.
     public var addAttachments: [AttachmentInput] = []
+    /// Replaces whether patients may reply.
     public var allowReplies: Bool?
+    /// Replaces the message template ID.
     public var template: String?
 
+    /// An update that changes nothing until its fields are set.
     public init() {}
 }
 

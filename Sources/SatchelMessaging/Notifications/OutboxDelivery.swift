@@ -5,9 +5,13 @@ import SatchelStore
 /// What a gateway is handed for one notification: no PHI (a link-only text and an address).
 /// `notification` is stable across retries, so a gateway can drop a repeat it already sent.
 public struct OutboundNotification: Sendable, Equatable {
+    /// The notification ID, the same on every retry.
     public var notification: String
+    /// Email or SMS.
     public var channel: OutboxEntry.Channel
+    /// The recipient's current email address or cellphone number on that channel.
     public var address: String
+    /// The notification text, from a directory template: a link, no PHI.
     public var text: String
 }
 

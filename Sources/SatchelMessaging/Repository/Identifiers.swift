@@ -3,10 +3,15 @@
 /// 80 random bits in lowercase hex after a one-letter prefix: unique without coordination
 /// between offline replicas, and free of any patient data.
 public enum Identifier {
+    /// A new replica ID (`r…`).
     public static func replica() -> String { make("r") }
+    /// A new thread ID (`T-…`).
     public static func thread() -> String { make("T-") }
+    /// A new message ID (`M-…`).
     public static func message() -> String { make("M-") }
+    /// A new draft ID (`D-…`).
     public static func draft() -> String { make("D-") }
+    /// A new notification ID (`N-…`).
     public static func notification() -> String { make("N-") }
 
     static func make(_ prefix: String) -> String {

@@ -9,6 +9,7 @@ import SatchelStore
 /// this build writes, so that a new version of a vocabulary is added here next to the old one
 /// (a store holds heads written by older and newer builds).
 public enum RefVocabularies {
+    /// Which manifests the refs of one namespace may name.
     public struct Rule: Sendable {
         /// Ref name prefix (`threads/`), or a whole name (`directory`) when `components` is 0.
         public var prefix: String
@@ -18,6 +19,7 @@ public enum RefVocabularies {
         public var allowed: Set<String>
     }
 
+    /// Every ref namespace this build knows, with the manifest namespaces its refs may name.
     public static let rules: [Rule] = [
         Rule(prefix: "directory", components: 0, allowed: ["urn:satchel:directory:1"]),
         Rule(prefix: "directory-settings", components: 0, allowed: ["urn:satchel:directory:1"]),

@@ -14,15 +14,21 @@ import Synchronization
 ///   (concurrent versions) (staff-only: workstations)
 /// - `outbox/<notification>` → ``OutboxEntry`` (portal only)
 public final class Repository: Sendable {
+    /// The object store: objects and refs.
     public let store: ObjectStore
+    /// The store's configuration (`config.xml`): role and replica ID.
     public let config: StoreConfig
 
+    /// Name of the configuration file at the store's root.
     public static let configFile = "config.xml"
     /// `config.xml` is a few hundred bytes; anything over this is refused unread.
     public static let configLimit = 1 << 20
 
+    /// Whether this store is a workstation or a portal.
     public var role: StoreConfig.Role { config.role }
+    /// This store's replica ID.
     public var replica: String { config.replica }
+    /// True for a portal store.
     public var isPortal: Bool { config.role == .portal }
 
     /// The last directory decoded, by object ID: a long-lived repository (`satchel serve`)

@@ -95,11 +95,14 @@ public enum MessagingRules {
 /// A message (or flag event) kept for staff but never shown to patients, with the rule it broke.
 /// docs/CLI.md: `"quarantined": [{"thread", "message", "reason"}]`.
 public struct Quarantined: Sendable, Equatable, Hashable {
+    /// The thread ID.
     public var thread: String
     /// The message ID, or `replica:counter` for a flag event.
     public var message: String
+    /// The rule it broke, as text.
     public var reason: String
 
+    /// A quarantine for a broken rule, with the violation's description as its reason.
     public init(thread: String, message: String, violation: MessagingRules.Violation) {
         self.init(thread: thread, message: message, reason: violation.description)
     }

@@ -6,6 +6,7 @@ public enum Actor: Sendable, Equatable {
     case staff(Directory.Staff)
     case portalUser(Directory.PortalUser)
 
+    /// The person's staff or portal user ID.
     public var id: String {
         switch self {
         case .staff(let staff): staff.id

@@ -3,27 +3,43 @@ import SatchelStore
 
 /// A thread in a list (docs/CLI.md `thread list`).
 public struct ThreadSummary: Sendable, Equatable {
+    /// The thread ID.
     public var thread: String
+    /// The patient ID the thread belongs to.
     public var patient: String
+    /// The subject.
     public var subject: String
+    /// Open or closed.
     public var status: ThreadManifest.Status
+    /// Whether patients may reply.
     public var allowReplies: Bool
+    /// How many messages it counts: quarantined ones are left out except in a staff list.
     public var messages: Int
+    /// The thread's version vector, as counters by replica ID.
     public var version: [String: UInt64]
+    /// When the last counted message was sent (the thread's creation time if none).
     public var updated: Timestamp
 }
 
 /// One message as a viewer may see it.
 public struct MessageView: Sendable, Equatable {
+    /// The message ID.
     public var message: String
+    /// The author's staff or portal user ID.
     public var author: String
+    /// Whether the author is staff or a portal user.
     public var authorKind: MessageManifest.Author.Kind
+    /// When it was sent.
     public var sent: Timestamp
+    /// Portal user IDs it was sent to.
     public var recipients: [String]
+    /// Staff IDs in To.
     public var toStaff: [String]
+    /// The subject.
     public var subject: String
     /// The body text; empty when ``bodyOmitted`` (too large to show inline).
     public var body: String
+    /// Plain or rich text.
     public var bodyFormat: BodyReference.Format
     /// The body's size in bytes (from the store, not the manifest).
     public var bodySize: UInt64
@@ -31,6 +47,7 @@ public struct MessageView: Sendable, Equatable {
     /// the body is fetched with ``Repository/exportBody(thread:message:as:to:)``
     /// (`satchel body get THREAD MESSAGE -o FILE`).
     public var bodyOmitted: Bool
+    /// The message's attachments.
     public var attachments: [AttachmentReference]
     /// Staff Bcc: present only in staff views (nil for portal users, always).
     public var bcc: [String]?
@@ -40,17 +57,23 @@ public struct MessageView: Sendable, Equatable {
 public struct EventView: Sendable, Equatable {
     /// `replica:counter` (the event's dot), or the message ID for a legacy message.
     public var event: String
+    /// What the event is.
     public var kind: ThreadManifest.Event.Kind
     /// Who made it (nil only for a legacy flag event from a version 1 head).
     public var by: String?
+    /// When it happened (for a message, when it was sent).
     public var at: Timestamp
 }
 
 /// A whole thread as a viewer may see it (docs/CLI.md `thread show`).
 public struct ThreadView: Sendable, Equatable {
+    /// The thread as it appears in a list.
     public var summary: ThreadSummary
+    /// The object ID of the thread's head manifest.
     public var head: ObjectID
+    /// Flag edits that lost to a concurrent, more restrictive one.
     public var conflicts: [ThreadManifest.FlagConflict]
+    /// The messages, sorted by (sent, ID); quarantined ones are left out.
     public var messages: [MessageView]
     /// Who did what, in order (messages a patient may not see are left out of a patient's view).
     public var events: [EventView]
