@@ -142,18 +142,43 @@ public final class ObjectBatch {
     @discardableResult
     public func commit(durable: Bool = true, layout: Layout = .automatic) throws -> PackInfo? {
         if durable && layout == .automatic && writer == nil {
-            let objects = pending
-            pending = []
-            pendingIDs = []
-            pendingBytes = 0
-            // Buffers sized to the largest object, not 1 MiB: a send's manifests are a few KiB.
-            let largest = UInt64(objects.map(\.bytes.count).max() ?? 0)
-            _ = try store.loose.publish(objects, encoder: PayloadEncoder(policy: store.compression, expectedLength: largest))
+            try stageLoose().publish()
             return nil
         }
         let info = try spill().finish(into: store.packsDirectory, durable: durable)
         store.packSet.refresh()
         return info
+    }
+
+    /// Makes everything added durable and moves `updates` in one ref transaction
+    /// (``RefStore/commit(_:)``), with the fewest barriers: a small batch's objects and the refs
+    /// share them (object contents; object names with the change-log records; the refs), so a
+    /// one-thread send costs three barriers in all. If the transaction is refused (a ref moved:
+    /// `.conflict`), the objects of a small batch are not published either.
+    public func commit(moving updates: [RefUpdate]) throws {
+        guard writer == nil, !updates.isEmpty else {
+            try commit()
+            try store.refs.commit(updates)
+            return
+        }
+        let staged = try stageLoose()
+        do {
+            try store.refs.commit(updates, objects: staged)
+        } catch {
+            staged.discard()
+            throw error
+        }
+    }
+
+    /// Moves the objects held in memory into temporary loose files (each encoded once).
+    private func stageLoose() throws -> StagedLoose {
+        let objects = pending
+        pending = []
+        pendingIDs = []
+        pendingBytes = 0
+        // Buffers sized to the largest object, not 1 MiB: a send's manifests are a few KiB.
+        let largest = UInt64(objects.map(\.bytes.count).max() ?? 0)
+        return try store.loose.stage(objects, encoder: PayloadEncoder(policy: store.compression, expectedLength: largest))
     }
 
     /// Seals the objects as a standalone pack file (not published in the store) for bundles

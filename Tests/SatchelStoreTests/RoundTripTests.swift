@@ -223,6 +223,43 @@ import Testing
         #expect(try store.stats().looseObjects == 1)
     }
 
+    @Test func objectsAndRefsCommitTogetherAndARefusedTransactionPublishesNothing() throws {
+        let dir = TempDirectory()
+        let store = try dir.makeStore()
+        let name = try RefName("threads/T-1")
+        let batch = try store.batch()
+        let first = try batch.put(.manifest, textBytes(800, seed: 1))
+        let second = try batch.put(.blob, textBytes(300, seed: 2))
+        try batch.commit(moving: [RefUpdate(name, from: nil, to: first)])
+        #expect(try store.refs.read(name) == first)
+        #expect(try store.read(first).bytes == textBytes(800, seed: 1))
+        #expect(try store.read(second).bytes == textBytes(300, seed: 2))
+        let records = try store.refs.changeLog.changes(after: 0)
+        #expect(records.map(\.ref) == [name] && records.map(\.object) == [first])
+        #expect(try Sys.list(store.tempDirectory).isEmpty)
+
+        // A transaction whose expectation no longer holds: refused, and its objects stay unpublished.
+        let before = try store.stats()
+        let stale = try store.batch()
+        let third = try stale.put(.manifest, textBytes(900, seed: 3))
+        #expect(throws: StoreError.self) { try stale.commit(moving: [RefUpdate(name, from: nil, to: third)]) }
+        #expect(!store.contains(third))
+        let after = try store.stats()
+        #expect(after.objects == before.objects && after.bytes == before.bytes)
+        #expect(try store.refs.read(name) == first)
+        #expect(try store.refs.changeLog.changes(after: 0).count == 1)
+        #expect(try Sys.list(store.tempDirectory).isEmpty)
+
+        // Several refs (the journal path) and a deletion.
+        let more = try store.batch()
+        let fourth = try more.put(.manifest, textBytes(700, seed: 4))
+        try more.commit(moving: [RefUpdate(name, from: first, to: nil), RefUpdate(try RefName("threads/T-2"), from: nil, to: fourth)])
+        #expect(try store.refs.read(name) == nil)
+        #expect(try store.refs.read(RefName("threads/T-2")) == fourth)
+        #expect(try store.read(fourth).bytes == textBytes(700, seed: 4))
+        #expect(try Sys.list(store.tempDirectory).isEmpty)
+    }
+
     @Test func largeBatchesBecomeOnePack() throws {
         let dir = TempDirectory()
         let store = try dir.makeStore()

@@ -77,13 +77,12 @@ extension Repository {
             let tombstone = try batch.put(.manifest, draft.tombstone.encoded())
             updates.append(RefUpdate(draft.ref, from: draft.head, to: tombstone))
         }
-        try batch.commit()
-        published = true
         do {
-            try store.refs.commit(updates)
+            try batch.commit(moving: updates)
         } catch let error as StoreError where error.code == .conflict {
             throw MessagingError(.conflict, "the draft changed while it was being sent; nothing was sent")
         }
+        published = true
         return SendResult(threads: sent, skipped: resolution.skipped)
     }
 

@@ -208,9 +208,8 @@ public final class Repository: Sendable {
         var updates = current == id ? [] : [RefUpdate(Self.directoryRef, from: current, to: id)]
         // A portal keeps a small per-person index for notifications (ContactIndex.swift).
         if isPortal { updates += try contactIndexUpdates(for: directory, batch: batch) }
-        try batch.commit()
+        try batch.commit(moving: updates)
         published = true
-        try store.refs.commit(updates)
         return (id, directory)
     }
 }

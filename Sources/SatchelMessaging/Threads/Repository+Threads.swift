@@ -101,9 +101,8 @@ extension Repository {
             updates += try OutboxWriter(repository: self, directory: directory, batch: batch, now: now).queue(message)
         }
         updates += try queueStaffNotifications(for: message, in: thread, batch: batch, now: now)
-        try batch.commit()
+        try commitThread(batch, updates, threadID)
         published = true
-        try commitThread(updates, threadID)
         return (threadID, messageID)
     }
 
@@ -155,14 +154,14 @@ extension Repository {
         let eventObject = try batch.put(.manifest, event.encoded())
         thread.append(.init(event, object: eventObject))
         let object = try batch.put(.manifest, thread.encoded())
-        try batch.commit()
+        try commitThread(batch, [RefUpdate(try Self.threadRef(threadID), from: head, to: object)], threadID)
         published = true
-        try commitThread([RefUpdate(try Self.threadRef(threadID), from: head, to: object)], threadID)
     }
 
-    private func commitThread(_ updates: [RefUpdate], _ threadID: String) throws {
+    /// Publishes the batch and moves the thread's refs together (shared barriers).
+    private func commitThread(_ batch: ObjectBatch, _ updates: [RefUpdate], _ threadID: String) throws {
         do {
-            try store.refs.commit(updates)
+            try batch.commit(moving: updates)
         } catch let error as StoreError where error.code == .conflict {
             throw MessagingError(.conflict, "thread \(threadID) changed while this command ran; nothing was changed, try again")
         }

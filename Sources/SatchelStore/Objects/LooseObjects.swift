@@ -1,5 +1,53 @@
 import SystemPackage
 
+/// Loose objects written to temporary files (``LooseObjects/stage(_:encoder:)``), waiting for
+/// their barriers: contents durable (a file-system sync), then renamed to their addresses, then
+/// the names durable (another sync, which a ref commit that follows may issue itself).
+struct StagedLoose {
+    let directory: String
+    var files: [(temp: String, target: String)] = []
+
+    var isEmpty: Bool { files.isEmpty }
+
+    /// Contents barrier, renames, names barrier: the objects are durable and visible.
+    func publish() throws {
+        guard !files.isEmpty else { return }
+        try syncContents()
+        try rename()
+        do { try Sys.syncFileSystem(directory) } catch {
+            throw StoreError.io(error, path: directory, "cannot make new objects durable")
+        }
+    }
+
+    /// Makes the staged contents durable (one syncfs for all of them).
+    func syncContents() throws {
+        guard !files.isEmpty else { return }
+        do { try Sys.syncFileSystem(directory) } catch {
+            discard()
+            throw StoreError.io(error, path: directory, "cannot make new objects durable")
+        }
+    }
+
+    /// Moves every staged file to its address (after ``syncContents()``). The names are durable
+    /// only after the next file-system barrier.
+    func rename() throws {
+        do {
+            for file in files {
+                _ = try Sys.mkdir(FileIO.parent(of: file.target))
+                try Sys.rename(file.temp, file.target)
+            }
+        } catch {
+            discard()
+            throw StoreError.io(error, path: directory, "cannot move new objects into place")
+        }
+    }
+
+    /// Removes whatever is still staged (a file already renamed is left in place).
+    func discard() {
+        for file in files { try? Sys.unlink(file.temp) }
+    }
+}
+
 /// Loose objects: one file per object at `objects/<2 hex>/<62 hex>`.
 ///
 /// File format (docs/FORMAT.md): either a zlib stream (RFC 1950, first byte 0x78) of
@@ -69,53 +117,50 @@ struct LooseObjects {
     }
 
     /// Publishes in-memory objects durably with two barriers for all of them, not two per
-    /// object: each is encoded once into its own temporary file, one syncfs makes the contents
-    /// durable, the files are renamed to their addresses, and a second syncfs makes the names
-    /// durable. An address that already holds an intact copy is freshened, not rewritten.
-    /// `id` is the caller's hash of `bytes` (a batch hashes each payload once, when it is added).
-    /// Returns the number of files written.
-    func publish(_ objects: [(kind: ObjectKind, bytes: [UInt8], id: ObjectID)], encoder: PayloadEncoder) throws -> Int {
-        var staged: [(temp: String, target: String)] = []
-        var published = false
-        defer { if !published { for file in staged { try? Sys.unlink(file.temp) } } }
-        for object in objects {
-            let target = path(of: object.id)
-            if Sys.exists(target), (try? verify(object.id)) != nil {
-                try? Sys.touch(target)  // freshen, so gc's grace period protects it
-                continue
-            }
-            let temp = tempDirectory + "/obj-" + Sys.randomToken() + ".tmp"
-            let fd: FileDescriptor
-            do { fd = try FileIO.createExclusive(temp, mode: [.ownerRead, .groupRead, .otherRead]) } catch {
-                throw StoreError.io(error, path: temp, "cannot create a temporary object file")
-            }
-            staged.append((temp, target))
-            var output = OutputBuffer(fd: fd, path: temp)
-            try FileIO.closeAfter(fd) { _ in
-                var source = BufferSource(object.bytes)
-                _ = try encoder.encode(
-                    kind: object.kind, length: UInt64(object.bytes.count), source: &source, headerInStream: true,
-                    knownID: { object.id },
-                    begin: { compressed in
-                        if !compressed { try output.append([Self.storedFlag]) }
-                    },
-                    emit: { try output.append($0) })
-                try output.flush()
-            }
-        }
-        guard !staged.isEmpty else { return 0 }
+    /// object: see ``stage(_:encoder:)`` and ``StagedLoose/publish()``. `id` is the caller's hash
+    /// of `bytes` (a batch hashes each payload once, when it is added).
+    func publish(_ objects: [(kind: ObjectKind, bytes: [UInt8], id: ObjectID)], encoder: PayloadEncoder) throws {
+        let staged = try stage(objects, encoder: encoder)
+        try staged.publish()
+    }
+
+    /// Encodes each object once into its own temporary file in `tmp/`, with no barrier yet. An
+    /// address that already holds an intact copy is freshened, not rewritten. Nothing is
+    /// visible until ``StagedLoose/publish()`` or ``StagedLoose/rename()``; dropping the result
+    /// without either leaves temporary files that ``StagedLoose/discard()`` removes.
+    func stage(_ objects: [(kind: ObjectKind, bytes: [UInt8], id: ObjectID)], encoder: PayloadEncoder) throws -> StagedLoose {
+        var staged = StagedLoose(directory: directory)
         do {
-            try Sys.syncFileSystem(directory)
-            for file in staged {
-                _ = try Sys.mkdir(FileIO.parent(of: file.target))
-                try Sys.rename(file.temp, file.target)
+            for object in objects {
+                let target = path(of: object.id)
+                if Sys.exists(target), (try? verify(object.id)) != nil {
+                    try? Sys.touch(target)  // freshen, so gc's grace period protects it
+                    continue
+                }
+                let temp = tempDirectory + "/obj-" + Sys.randomToken() + ".tmp"
+                let fd: FileDescriptor
+                do { fd = try FileIO.createExclusive(temp, mode: [.ownerRead, .groupRead, .otherRead]) } catch {
+                    throw StoreError.io(error, path: temp, "cannot create a temporary object file")
+                }
+                staged.files.append((temp, target))
+                var output = OutputBuffer(fd: fd, path: temp)
+                try FileIO.closeAfter(fd) { _ in
+                    var source = BufferSource(object.bytes)
+                    _ = try encoder.encode(
+                        kind: object.kind, length: UInt64(object.bytes.count), source: &source, headerInStream: true,
+                        knownID: { object.id },
+                        begin: { compressed in
+                            if !compressed { try output.append([Self.storedFlag]) }
+                        },
+                        emit: { try output.append($0) })
+                    try output.flush()
+                }
             }
-            published = true
-            try Sys.syncFileSystem(directory)
         } catch {
-            throw StoreError.io(error, path: directory, "cannot move new objects into place")
+            staged.discard()
+            throw error
         }
-        return staged.count
+        return staged
     }
 
     /// Streams the payload of a loose object to `sink`, verifying header, length and hash.

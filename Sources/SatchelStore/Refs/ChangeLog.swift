@@ -74,9 +74,11 @@ public final class ChangeLog: Sendable {
         try withLock { try ensureFile() }
     }
 
-    /// Appends one record per update, durably. Returns the last sequence number written.
+    /// Appends one record per update, durably (`sync: false`: the caller issues the barrier that
+    /// makes the records durable, before any ref they describe moves). Returns the last sequence
+    /// number written.
     @discardableResult
-    func append(_ updates: [RefUpdate]) throws -> UInt64 {
+    func append(_ updates: [RefUpdate], sync: Bool = true) throws -> UInt64 {
         guard !updates.isEmpty else { return try lastSequence() }
         return try withLock {
             _ = try ensureFile()
@@ -97,7 +99,7 @@ public final class ChangeLog: Sendable {
                 let fd = try FileDescriptor.open(FilePath(path), .writeOnly, options: [.append, .closeOnExec])
                 try FileIO.closeAfter(fd) { fd in
                     try FileIO.writeAll(fd, Array(text.utf8))
-                    try Sys.fsync(fd)
+                    if sync { try Sys.fsync(fd) }
                 }
             } catch {
                 throw StoreError.io(error, path: path, "cannot append to the change log")

@@ -35,7 +35,20 @@ extension RefStore {
     /// creating the same new name at the same instant is the only race this leaves, and callers
     /// name new refs with 80-bit random IDs.
     public func commit(_ updates: [RefUpdate]) throws {
-        guard !updates.isEmpty else { return }
+        try commit(updates, objects: nil)
+    }
+
+    /// ``commit(_:)`` for refs naming `objects`, loose objects staged but not yet published: their
+    /// barriers are shared with the transaction's. Order: object contents durable (syncfs);
+    /// objects renamed, change-log records and the ref's (or journal's) new file written;
+    /// all of that durable (syncfs); then the ref renamed and its directory synced. So no ref
+    /// becomes durable before the objects it names and its change-log record. Without staged
+    /// objects the first barrier is skipped. If the transaction is refused, nothing is published.
+    func commit(_ updates: [RefUpdate], objects: StagedLoose?) throws {
+        guard !updates.isEmpty else {
+            try objects?.publish()
+            return
+        }
         let sorted = updates.sorted { $0.name < $1.name }
         for (a, b) in zip(sorted, sorted.dropFirst()) where a.name == b.name {
             throw StoreError(.invalidArgument, "ref \(a.name) appears twice in one transaction")
@@ -59,15 +72,35 @@ extension RefStore {
             }
         }
         let effective = sorted.filter { $0.expected != $0.new }
-        guard !effective.isEmpty else { return }
+        guard !effective.isEmpty else {
+            try objects?.publish()
+            return
+        }
         try inFlight {
-            try changeLog.append(effective)
+            if let objects, !objects.isEmpty {
+                try objects.syncContents()
+                try objects.rename()
+            }
+            try changeLog.append(effective, sync: false)
             if effective.count == 1 {
-                try apply(effective[0], durable: true)
+                // One barrier for the objects' names, the record and the ref's new file; then
+                // the rename and its directory.
+                let staged = try stage(effective[0])
+                do { try Sys.syncFileSystem(directory) } catch {
+                    if let staged { try? Sys.unlink(staged) }
+                    throw StoreError.io(error, path: directory, "cannot make the change to ref \(effective[0].name) durable")
+                }
+                try finish(effective[0], staged: staged)
                 return
             }
             let journal = tempDirectory + "/" + Self.journalPrefix + Sys.randomToken() + Self.journalSuffix
-            try FileIO.writeFileDurably(journal, Self.encodeJournal(effective), tempDirectory: tempDirectory)
+            // The journal's barrier also makes the objects' names and the records durable.
+            try FileIO.writeFileDurably(journal, Self.encodeJournal(effective), tempDirectory: tempDirectory, durable: false)
+            do { try Sys.syncFileSystem(directory) } catch {
+                // Not applied, and reported as failed: the journal must not be rolled forward later.
+                try? Sys.unlink(journal)
+                throw StoreError.io(error, path: journal, "cannot make the ref transaction's journal durable")
+            }
             do {
                 for update in effective { try apply(update, durable: false) }
                 // One barrier for every ref file and directory entry written: syncfs. (The journal
@@ -127,6 +160,36 @@ extension RefStore {
             }
         } catch {
             throw StoreError.io(error, path: path(of: name), "cannot create ref directory")
+        }
+    }
+
+    /// Writes the new value of `update` to a temporary file (no barrier); nil for a deletion.
+    private func stage(_ update: RefUpdate) throws -> String? {
+        guard let new = update.new else { return nil }
+        let temp = tempDirectory + "/ref-" + Sys.randomToken() + ".tmp"
+        do {
+            let fd = try FileIO.createExclusive(temp)
+            try FileIO.closeAfter(fd) { fd in try FileIO.writeAll(fd, Array((new.description + "\n").utf8)) }
+        } catch {
+            try? Sys.unlink(temp)
+            throw StoreError.io(error, path: path(of: update.name), "cannot write ref \(update.name)")
+        }
+        return temp
+    }
+
+    /// Moves a staged value into place (or deletes the ref) and syncs the ref's directory.
+    private func finish(_ update: RefUpdate, staged: String?) throws {
+        let file = path(of: update.name)
+        do {
+            if let staged {
+                try Sys.rename(staged, file)
+            } else {
+                do { try Sys.unlink(file) } catch .noSuchFileOrDirectory {}
+            }
+            try Sys.fsyncDirectory(FileIO.parent(of: file))
+        } catch {
+            if let staged { try? Sys.unlink(staged) }
+            throw StoreError.io(error, path: file, "cannot \(staged == nil ? "delete" : "write") ref \(update.name)")
         }
     }
 

@@ -38,11 +38,21 @@ enum BundleFile {
     /// skips the fsyncs (a bundle handed straight to a local peer). Returns the size in bytes.
     static func write(header: BundleHeader, packPath: String, to path: String,
                       mode: DurableFile.Mode = .durable) throws -> UInt64 {
-        let headerBytes = try header.encoded()
         let pack = try FileDescriptor.open(FilePath(packPath), .readOnly, options: [.closeOnExec])
         defer { try? pack.close() }
         let packLength = UInt64(try pack.seek(offset: 0, from: .end))
         guard packLength >= minimumPackBytes else { throw SyncError(.badInput, "pack \(packPath) is too short") }
+        return try writeFile(header: header, packLength: packLength, to: path, mode: mode) { sink in
+            try streamPack(pack, length: packLength, into: sink)
+        }
+    }
+
+    /// The one writer of the file layout: prefix, then header and the pack `body` writes (exactly
+    /// `packLength` bytes) through one deflate stream, then the checksum; published as a
+    /// ``DurableFile`` only when all of it was written.
+    private static func writeFile(header: BundleHeader, packLength: UInt64, to path: String, mode: DurableFile.Mode,
+                                  body: (DeflateSink) throws -> Void) throws -> UInt64 {
+        let headerBytes = try header.encoded()
         var prefix = magic
         BigEndian.append(&prefix, version)
         BigEndian.append(&prefix, UInt32(headerBytes.count))
@@ -58,7 +68,7 @@ enum BundleFile {
             try prefix.withUnsafeBytes { try emit($0) }
             let sink = DeflateSink(level: level) { try emit($0) }
             try sink.write(headerBytes)
-            try streamPack(pack, length: packLength, into: sink)
+            try body(sink)
             try sink.finish()
             try out.write(Array(sha.finalize()))
         } catch {
@@ -90,25 +100,10 @@ enum BundleFile {
     /// up front because its entries are stored.
     static func write(header: BundleHeader, objects: [Object], from store: ObjectStore, to path: String,
                       mode: DurableFile.Mode = .durable) throws -> UInt64 {
-        let headerBytes = try header.encoded()
         guard let packLength = PackStreamWriter.size(ofPayloads: objects.lazy.map(\.length)) else {
             throw SyncError(.badInput, "the bundle's objects add up to more than 2^64 bytes")
         }
-        var prefix = magic
-        BigEndian.append(&prefix, version)
-        BigEndian.append(&prefix, UInt32(headerBytes.count))
-        BigEndian.append(&prefix, packLength)
-
-        let out = try DurableFile(creating: path, mode: mode)
-        var sha = SHA256()
-        func emit(_ bytes: UnsafeRawBufferPointer) throws {
-            sha.update(bufferPointer: bytes)
-            try out.write(bytes)
-        }
-        do {
-            try prefix.withUnsafeBytes { try emit($0) }
-            let sink = DeflateSink(level: level) { try emit($0) }
-            try sink.write(headerBytes)
+        return try writeFile(header: header, packLength: packLength, to: path, mode: mode) { sink in
             let pack = PackStreamWriter { try sink.write($0) }
             let probe = CompressionProbe()
             for object in objects {
@@ -126,15 +121,7 @@ enum BundleFile {
                 }
             }
             try pack.finish()
-            try sink.finish()
-            try out.write(Array(sha.finalize()))
-        } catch {
-            out.discard()
-            throw error
         }
-        let total = out.count
-        try out.publish()
-        return total
     }
 
     /// Feeds the pack's bytes to `sink` unchanged, walking its entries so that the payload of an

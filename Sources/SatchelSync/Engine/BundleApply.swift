@@ -237,13 +237,12 @@ extension SyncEngine {
             updates.append(RefUpdate(checkpointRef, from: previous?.id, to: object))
         }
         try beforeCommit?()
-        try batch.commit()
-        published = true
         do {
-            try store.refs.commit(updates)
+            try batch.commit(moving: updates)
         } catch let error as StoreError where error.code == .conflict {
             throw SyncError(.badInput, "a thread changed locally while the bundle was applied; nothing was changed, apply it again")
         }
+        published = true
         return (header, result)
     }
 
