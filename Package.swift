@@ -117,6 +117,13 @@ let package = Package(
             swiftSettings: strict
         ),
 
+        // The story end to end (`satchel demo`), as a library function.
+        .target(
+            name: "SatchelDemo",
+            dependencies: ["SatchelStore", "SatchelManifest", "SatchelMessaging", "SatchelSync", "SatchelBackup"],
+            swiftSettings: strict
+        ),
+
         // Command-line front end (library so tests can drive it in-process too).
         .target(
             name: "SatchelCLI",
@@ -127,6 +134,7 @@ let package = Package(
                 "SatchelSync",
                 "SatchelServer",
                 "SatchelBackup",
+                "SatchelDemo",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -261,6 +269,11 @@ let package = Package(
             name: "SatchelBackupTests",
             dependencies: ["SatchelBackup", "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest",
                            "SatchelTestSupport"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "SatchelDemoTests",
+            dependencies: ["SatchelDemo", "SatchelMessaging", "SatchelStore", "SatchelTestSupport"],
             swiftSettings: strict
         ),
         // Fault injection walks over every durable operation (issue #12).

@@ -41,6 +41,7 @@ public struct BackupError: Error, Sendable, CustomStringConvertible, Equatable {
 }
 
 extension BackupError: SatchelError {
+    /// The failure kind of the backup code (damaged archive, wrong passphrase, not found, …).
     public var kind: FailureKind {
         switch code {
         case .damaged: .damaged

@@ -4,6 +4,7 @@ import Foundation
 /// The `satchel` command: parses, runs, and maps every error to one stderr line and the exit
 /// codes of docs/CLI.md.
 public struct SatchelCommand: AsyncParsableCommand {
+    /// The command's name, help text, version and subcommands.
     public static let configuration = CommandConfiguration(
         commandName: "satchel",
         abstract: "Offline-first storage and sync for patient-portal secure messaging.",
@@ -23,6 +24,7 @@ public struct SatchelCommand: AsyncParsableCommand {
         ]
     )
 
+    /// The command before parsing (ArgumentParser fills it in).
     public init() {}
 
     /// Entry point used by the `satchel` executable.

@@ -102,6 +102,7 @@ public struct ManifestError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 extension ManifestError: SatchelError {
+    /// Invalid input, except I/O failures and internal faults.
     public var kind: FailureKind {
         switch code {
         case .io: .io
@@ -110,6 +111,7 @@ extension ManifestError: SatchelError {
         }
     }
 
+    /// The line and column in the input where the problem is, when known.
     public var context: [String: String] {
         var result: [String: String] = [:]
         if let line { result["line"] = String(line) }

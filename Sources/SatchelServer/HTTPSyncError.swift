@@ -38,6 +38,7 @@ public struct HTTPSyncError: Error, Sendable, CustomStringConvertible, Equatable
 }
 
 extension HTTPSyncError: SatchelError {
+    /// The failure kind of the HTTP transport's code (usage, unreachable peer, refused, …).
     public var kind: FailureKind {
         switch code {
         case .usage: .usage

@@ -1,10 +1,6 @@
 import ArgumentParser
 import Foundation
-import SatchelBackup
-import SatchelManifest
-import SatchelMessaging
-import SatchelStore
-import SatchelSync
+import SatchelDemo
 
 /// `satchel demo`: the story end to end in a temporary directory, narrated as it runs.
 struct DemoCommand: AsyncParsableCommand {
@@ -26,181 +22,28 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Directory to create the demo stores in (default: a new temporary directory).")
     var directory: String?
 
-    struct Summary: Encodable {
-        var directory, workstation, portal: String
-        var threads, objects: Int
-        var bytes: UInt64
-        var converged, patientViewHasBcc, fsckClean, restoreEqual, convergedAfterRestore: Bool
-        var restoredStore, restoredReplica: String
-        var outbox: Int
-        var seconds: Double
-    }
-
-    static let clinicDirectory = """
-        <directory xmlns="urn:satchel:directory:1">
-          <settings defaultAllowReplies="true">
-            <label key="patient" value="Client"/>
-            <notificationTemplate id="default" channel="email">You have a new secure message: {{link}}</notificationTemplate>
-            <notificationTemplate id="default-sms" channel="sms">New secure message: {{link}}</notificationTemplate>
-            <messageTemplate id="flu" subject="Flu shots are here">Walk-in flu shots every weekday, 9 to 5.</messageTemplate>
-          </settings>
-          <staff id="s1" name="Dr. Ada Shaw"><permission name="sendBulkPortalMessage"/></staff>
-          <staff id="s2" name="Nurse Ben Okafor"/>
-          <distributionList id="nursing" name="Nursing"><member staff="s2"/></distributionList>
-          <patient id="p1" name="Rosa Diaz" status="active" email="rosa@example.org" cell="+15550100" portalAccess="true"/>
-          <patient id="p2" name="Sam Lee" status="active" email="sam@example.org" portalAccess="true"/>
-          <patient id="p3" name="Ann Moss" status="active" portalAccess="true"/>
-          <portalUser id="u1" patient="p1" role="patient" active="true" name="Rosa Diaz"/>
-          <portalUser id="u2" patient="p1" role="authorizedRepresentative" active="true" name="Luis Diaz" email="luis@example.org"/>
-          <portalUser id="u3" patient="p2" role="patient" active="true" name="Sam Lee"/>
-          <portalUser id="u4" patient="p3" role="patient" active="true" name="Ann Moss"/>
-        </directory>
-        """
-
     func run() async throws {
-        let started = Date()
         let base = directory ?? (NSTemporaryDirectory() + "satchel-demo-" + String(UUID().uuidString.prefix(8)).lowercased())
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
         let quiet = global.json
         func say(_ text: String) { if !quiet { Output.line(text) } }
-        func step(_ title: String) { say("\n▸ " + title) }
-
         say("Satchel demo in \(base)")
-        step("Two stores: a clinic laptop (workstation) and the patient portal.")
-        let laptopPath = base + "/laptop", portalPath = base + "/portal"
-        let laptop = try Repository.create(at: laptopPath, role: .workstation, name: "Front desk laptop")
-        let portal = try Repository.create(at: portalPath, role: .portal, name: "Patient portal",
-                                           portalURL: "https://portal.example.org")
-        for store in [laptop, portal] { try store.importDirectory(Array(Self.clinicDirectory.utf8)) }
-        say("  laptop replica \(laptop.replica), portal replica \(portal.replica); directory imported on both")
-
-        step("Offline on the laptop: Dr. Shaw sends lab results with a PDF to Rosa (and her representative).")
-        let pdf = base + "/lab-results.pdf"
-        try Self.writeSampleFile(pdf, megabytes: 4)
-        var labs = ComposeRequest(author: "s1")
-        labs.patient = "p1"
-        labs.subject = "Your lab results"
-        labs.body = .text("Hello Rosa, your results are attached. Everything looks good.")
-        labs.attachments = [.file(path: pdf)]
-        let labThread = try laptop.send(labs).threads[0]
-        say("  thread \(labThread.thread) to \(labThread.recipients.joined(separator: ", ")) (4 MiB attachment streamed in)")
-
-        step("A bulk message to every active patient, with a hidden copy to the nursing list.")
-        var bulk = ComposeRequest(author: "s1")
-        bulk.bulk = .activePatients
-        bulk.template = "flu"
-        bulk.bccLists = ["nursing"]
-        let bulkResult = try laptop.send(bulk)
-        say("  \(bulkResult.threads.count) threads, one per patient; skipped: "
-            + (bulkResult.skipped.map { "\($0.portalUser) (\($0.reason))" }.joined(separator: ", ").nilIfEmpty ?? "none"))
-
-        step("A draft for later (drafts never leave the workstation).")
-        var draftRequest = ComposeRequest(author: "s2")
-        draftRequest.to = ["u3"]
-        draftRequest.subject = "Follow-up"
-        draftRequest.body = .text("Draft: call about the appointment.")
-        let draft = try laptop.saveDraft(draftRequest)
-        say("  draft \(draft)")
-
-        step("Back online: the laptop syncs with the portal.")
-        let first = try SyncEngine(laptop).sync(with: portal)
-        say("  sent \(first.sent.threads) threads (\(first.sent.objects) objects, \(Output.bytes(first.sent.bytes))); "
-            + "the portal queued \(try portal.outbox().count) link-only notifications")
-
-        step("Meanwhile: Rosa replies on the portal, and on the (offline) laptop staff close the thread.")
-        _ = try portal.reply(thread: labThread.thread, as: "u1", body: .text("Thank you, doctor!"))
-        try laptop.close(thread: labThread.thread, as: "s1")
-        say("  both edits are concurrent")
-
-        step("They sync again and converge: the reply and the close both survive.")
-        _ = try SyncEngine(laptop).sync(with: portal)
-        let onLaptop = try laptop.thread(labThread.thread), onPortal = try portal.thread(labThread.thread)
-        let converged = try Self.heads(laptop) == Self.heads(portal)
-        say("  thread \(labThread.thread): \(onLaptop.thread.status.rawValue), \(onLaptop.thread.messages.count) messages; "
-            + "same head on both stores: \(onLaptop.head == onPortal.head)")
-
-        step("Rosa's view on the portal: her threads only, no Staff Bcc.")
-        let rosa = try portal.threads(as: "u1")
-        let bulkToRosa = try require(bulkResult.threads.first { $0.patient == "p1" }, "bulk thread")
-        let rosaBulk = try portal.threadView(bulkToRosa.thread, as: "u1")
-        let staffBulk = try laptop.threadView(bulkToRosa.thread)
-        let bccLeak = rosaBulk.messages.contains { $0.bcc != nil }
-        say("  Rosa sees \(rosa.count) threads; Bcc visible to her: \(bccLeak ? "YES (bug)" : "no"); "
-            + "staff on the laptop see Bcc \(staffBulk.messages.first?.bcc ?? [])")
-        let outbox = try portal.outbox()
-        say("  a notification reads: \"\(outbox.first?.text ?? "")\"")
-
-        step("The laptop is backed up (encrypted), lost, and restored under a new replica ID.")
-        let archive = base + "/laptop.satchel-backup"
-        let passphrase = try Passphrase(string: "correct horse battery staple")
-        let backup = try Backup.create(laptop, to: archive, options: .init(passphrase: passphrase))
-        let restoredPath = base + "/laptop-restored"
-        let restore = try Backup.restore(archive, to: restoredPath, passphrase: passphrase)
-        let restored = try Repository.open(at: restoredPath)
-        let restoreEqual = try Self.heads(restored) == Self.heads(laptop)
-        say("  archive \(Output.bytes(backup.bytes)), \(backup.objects) objects; restored with replica \(restore.replica) "
-            + "(was \(restore.retired)); same thread heads: \(restoreEqual)")
-        _ = try restored.reply(thread: labThread.thread, as: "s1", body: .text("Restored laptop checking in."))
-        _ = try SyncEngine(restored).sync(with: portal)
-        let afterRestore = try Self.heads(restored) == Self.heads(portal)
-        say("  new work on the restored laptop synced with the portal; converged: \(afterRestore)")
-
-        step("fsck rehashes every object on both stores.")
-        let reports = [try restored.store.fsck(checkManifest: StoreContext.manifestChecker),
-                       try portal.store.fsck(checkManifest: StoreContext.manifestChecker)]
-        let clean = reports.allSatisfy(\.isClean)
-        say("  restored laptop: \(reports[0].objects) objects, portal: \(reports[1].objects) objects, problems: \(reports.map(\.problems.count).reduce(0, +))")
-
-        let stats = try laptop.store.stats()
-        let summary = Summary(directory: base, workstation: laptopPath, portal: portalPath, threads: stats.refs["threads"] ?? 0,
-                              objects: stats.objects, bytes: stats.bytes, converged: converged, patientViewHasBcc: bccLeak,
-                              fsckClean: clean, restoreEqual: restoreEqual, convergedAfterRestore: afterRestore,
-                              restoredStore: restoredPath, restoredReplica: restore.replica,
-                              outbox: outbox.count, seconds: Date().timeIntervalSince(started))
+        let summary = try Demo.run(in: base, step: { say("\n▸ " + $0) }, say: say)
         if global.json {
             try Output.json(summary)
         } else {
             say("""
 
                 Done in \(String(format: "%.2f", summary.seconds)) s: \(summary.threads) threads, \(summary.objects) objects, \
-                \(Output.bytes(summary.bytes)) on the laptop; converged: \(converged); fsck clean: \(clean).
+                \(Output.bytes(summary.bytes)) on the laptop; converged: \(summary.converged); fsck clean: \(summary.fsckClean).
                 Explore (satchel = `swift run satchel`, or .build/debug/satchel):
-                  satchel thread list --store \(laptopPath)
-                  satchel thread show \(labThread.thread) --store \(portalPath) --as u1
-                  satchel outbox list --store \(portalPath)
-                  satchel draft list --as s2 --store \(laptopPath)
-                  satchel fsck --store \(portalPath)
-                  satchel stats --store \(restoredPath)
+                  satchel thread list --store \(summary.workstation)
+                  satchel thread show \(summary.labThread) --store \(summary.portal) --as u1
+                  satchel outbox list --store \(summary.portal)
+                  satchel draft list --as s2 --store \(summary.workstation)
+                  satchel fsck --store \(summary.portal)
+                  satchel stats --store \(summary.restoredStore)
                 """)
         }
-        if !clean || !converged || bccLeak || !restoreEqual || !afterRestore { throw ExitCode(ExitStatus.damage.rawValue) }
+        if !summary.allChecksPass { throw ExitCode(ExitStatus.damage.rawValue) }
     }
-
-    static func heads(_ repository: Repository) throws -> [String: ObjectID] {
-        Dictionary(uniqueKeysWithValues: try repository.store.refs.list(prefix: "threads/").map { ($0.name.rawValue, $0.id) })
-    }
-
-    /// A sample document written in 1 MiB pieces (never held whole).
-    static func writeSampleFile(_ path: String, megabytes: Int) throws {
-        _ = FileManager.default.createFile(atPath: path, contents: nil)
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        var source = GeneratedSource(length: UInt64(megabytes) << 20, pattern: .text(seed: 42))
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { break }
-            try handle.write(contentsOf: chunk[0..<n])
-        }
-    }
-}
-
-extension String {
-    var nilIfEmpty: String? { isEmpty ? nil : self }
-}
-
-/// `try #require`-like unwrap for command code.
-func require<T>(_ value: T?, _ what: @autoclosure () -> String = "value") throws -> T {
-    guard let value else { throw CLIError(.ioError, "internal: missing \(what())") }
-    return value
 }

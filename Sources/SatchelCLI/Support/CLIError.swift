@@ -4,9 +4,12 @@ import SatchelStore
 /// An error meant for the person at the terminal: one line, and the exit code of
 /// docs/CLI.md.
 public struct CLIError: Error, CustomStringConvertible, Sendable {
+    /// The process exit code (docs/CLI.md, "Exit codes").
     public var exitCode: Int32
+    /// The one line printed on stderr.
     public var message: String
 
+    /// An error that exits with `exitCode` after printing `message`.
     public init(_ exitCode: ExitStatus, _ message: String) {
         self.exitCode = exitCode.rawValue
         self.message = message

@@ -5,14 +5,18 @@ import Foundation
 /// (`satchel --store S thread list --json`).
 public struct GlobalOptions: ParsableArguments, Sendable {
     @Option(name: .long, help: ArgumentHelp("Store directory (default: $SATCHEL_STORE, else ./satchel-store).", valueName: "path"))
+    /// `--store PATH`, if given.
     public var store: String?
 
     @Flag(name: .long, help: "Print a machine-readable JSON result on stdout.")
+    /// `--json`: one JSON object on stdout instead of text.
     public var json = false
 
     @Flag(name: .long, help: "Log progress details to stderr (never message content).")
+    /// `--verbose`: progress details on stderr.
     public var verbose = false
 
+    /// The defaults, before parsing.
     public init() {}
 
     /// The store path in force.

@@ -1,4 +1,5 @@
 import Foundation
+import SatchelDemo
 
 /// Writes a command's result: JSON on stdout with `--json`, human text otherwise.
 enum Output {
@@ -19,14 +20,5 @@ enum Output {
     }
 
     /// Human-readable byte count.
-    static func bytes(_ count: UInt64) -> String {
-        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
-        var value = Double(count)
-        var unit = 0
-        while value >= 1024 && unit < units.count - 1 {
-            value /= 1024
-            unit += 1
-        }
-        return unit == 0 ? "\(count) B" : String(format: "%.1f %@", value, units[unit])
-    }
+    static func bytes(_ count: UInt64) -> String { humanBytes(count) }
 }

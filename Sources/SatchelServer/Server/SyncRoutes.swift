@@ -160,7 +160,7 @@ struct SyncRoutes: Sendable {
         defer { try? FileManager.default.removeItem(atPath: path) }
         let fd = try SystemPackage.FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
                                          permissions: [.ownerReadWrite])
-        var open = true  // a failed close still releases the descriptor on Linux: never close twice
+        var isOpen = true  // a failed close still releases the descriptor on Linux: never close twice
         do {
             var total: UInt64 = 0
             var chunks = request.body.makeAsyncIterator()
@@ -174,10 +174,10 @@ struct SyncRoutes: Sendable {
                     while offset < raw.count { offset += try fd.write(UnsafeRawBufferPointer(rebasing: raw[offset...])) }
                 }
             }
-            open = false
+            isOpen = false
             try fd.close()
         } catch {
-            if open { try? fd.close() }
+            if isOpen { try? fd.close() }
             throw error
         }
         return try await body(path)
