@@ -174,18 +174,10 @@ public enum Demo {
         Dictionary(uniqueKeysWithValues: try repository.store.refs.list(prefix: "threads/").map { ($0.name.rawValue, $0.id) })
     }
 
-    /// A sample document written in 1 MiB pieces (never held whole), through the store's one
-    /// writer of files.
+    /// A sample document, streamed (never held whole) through the store's one writer of files.
     static func writeSampleFile(_ path: String, megabytes: Int) throws {
-        let out = try DurableFile(creating: path, mode: .ephemeral)
         var source = GeneratedSource(length: UInt64(megabytes) << 20, pattern: .text(seed: 42))
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
-        while true {
-            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
-            if n == 0 { break }
-            try chunk.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-        }
-        try out.publish()
+        try DurableFile.write(from: &source, to: path, mode: .ephemeral)
     }
 }
 

@@ -67,12 +67,7 @@ import Testing
         let payload = (0..<(1 << 20)).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let file = clinic.root + "/scan.bin"
         try Data(payload).write(to: URL(fileURLWithPath: file))
-        var request = ComposeRequest(author: "s1")
-        request.patient = "p1"
-        request.subject = "Scan"
-        request.body = .text("Attached.")
-        request.attachments = [.file(path: file)]
-        _ = try laptop.send(request)
+        _ = try Self.send(laptop, attaching: file)
         let path = clinic.bundlePath()
         _ = try SyncEngine(laptop).createBundle(for: portal.replica, to: path)
         let bundle = try Self.size(path)
@@ -92,12 +87,7 @@ import Testing
         let payload = textBytes(3 << 20, seed: 31)
         let file = clinic.root + "/notes.txt"
         try Data(payload).write(to: URL(fileURLWithPath: file))
-        var request = ComposeRequest(author: "s1")
-        request.patient = "p1"
-        request.subject = "Notes"
-        request.body = .text("Attached.")
-        request.attachments = [.file(path: file)]
-        let sent = try laptop.send(request).threads[0]
+        let sent = try Self.send(laptop, attaching: file)
         let path = clinic.bundlePath()
         _ = try SyncEngine(laptop).createBundle(for: portal.replica, to: path)
         #expect(try Self.size(path) < UInt64(payload.count) / 2, "a text attachment is compressed in the bundle")
@@ -129,5 +119,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
         let leftovers = try FileManager.default.contentsOfDirectory(atPath: clinic.root).filter { $0.hasSuffix(".satchel-tmp") }
         #expect(leftovers.isEmpty)
+    }
+
+    /// A one-patient send with `file` attached.
+    static func send(_ repository: Repository, attaching file: String) throws -> SentThread {
+        var request = ComposeRequest(author: "s1")
+        request.patient = "p1"
+        request.subject = "Attachment"
+        request.body = .text("Attached.")
+        request.attachments = [.file(path: file)]
+        return try repository.send(request).threads[0]
     }
 }

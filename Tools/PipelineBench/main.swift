@@ -129,15 +129,8 @@ func timed(_ name: String, _ arguments: [String], stdin: String? = nil, stdout: 
 }
 
 func writeAttachment(_ path: String, mib: Int, pattern: GeneratedSource.Pattern) throws {
-    let out = try DurableFile(creating: path, mode: .ephemeral)
     var source = GeneratedSource(length: UInt64(mib) << 20, pattern: pattern)
-    var buffer = [UInt8](repeating: 0, count: 1 << 20)
-    while true {
-        let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
-        if n == 0 { break }
-        try buffer.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-    }
-    try out.publish()
+    try DurableFile.write(from: &source, to: path, mode: .ephemeral)
 }
 
 func runB(root: String, satchel: String, mib: Int, pattern: GeneratedSource.Pattern) throws -> (satchel: [Step], peers: [Step]) {

@@ -65,6 +65,22 @@ public final class DurableFile {
         }
     }
 
+    /// Writes everything `source` yields to a new file at `path` (in 1 MiB pieces, never whole)
+    /// and publishes it. Returns the bytes written.
+    @discardableResult
+    public static func write(from source: inout some ByteSource, to path: String, mode: Mode = .durable) throws -> UInt64 {
+        let out = try DurableFile(creating: path, mode: mode)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+            if n == 0 { break }
+            try buffer.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+        }
+        let count = out.count
+        try out.publish()
+        return count
+    }
+
     /// Appends bytes (buffered).
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
         guard output != nil else { throw StoreError(.invalidArgument, "file \(path) is already published or discarded") }
