@@ -1,13 +1,13 @@
 import Foundation
+import Synchronization
 import SatchelStore
 
 /// A progress bar on stderr, drawn only when stdout is a terminal (scripts and `--json` see
 /// nothing), redrawn at most ten times a second, erased when done.
-final class TerminalProgress: @unchecked Sendable {
+final class TerminalProgress: Sendable {
     private let enabled: Bool
-    private let lock = NSLock()
-    private var last = Date.distantPast
-    private var drawn = false
+    /// When the bar was last drawn, and whether it is on screen.
+    private let state = Mutex<(last: Date, drawn: Bool)>((.distantPast, false))
 
     init(json: Bool) {
         enabled = !json && isatty(1) == 1 && isatty(2) == 1
@@ -21,19 +21,21 @@ final class TerminalProgress: @unchecked Sendable {
 
     func update(_ event: ProgressEvent) {
         guard enabled else { return }
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date()
-        let finished = event.total.map { event.completed >= $0 } ?? false
-        guard finished || now.timeIntervalSince(last) > 0.1 else { return }
-        last = now
-        drawn = true
-        FileHandle.standardError.write(Data(("\r\u{1B}[K" + Self.render(event)).utf8))
+        state.withLock { state in
+            let now = Date()
+            let finished = event.total.map { event.completed >= $0 } ?? false
+            guard finished || now.timeIntervalSince(state.last) > 0.1 else { return }
+            state = (now, true)
+            FileHandle.standardError.write(Data(("\r\u{1B}[K" + Self.render(event)).utf8))
+        }
     }
 
     func done() {
-        guard enabled, drawn else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        guard enabled else { return }
+        state.withLock { state in
+            guard state.drawn else { return }
+            FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        }
     }
 
     static func render(_ event: ProgressEvent, width: Int = 28) -> String {

@@ -1,5 +1,6 @@
 import CLibXML2
 import Foundation
+import Synchronization
 
 /// One compiled XSD (`xmlSchemaParse`), freed in `deinit` (`xmlSchemaFree`). A compiled schema is
 /// read-only and shared between threads; each validation gets its own validation context.
@@ -66,21 +67,20 @@ final class LibXMLSchema: @unchecked Sendable {
 }
 
 /// Compiled schemas by vocabulary, loaded from the package resources on first use.
-final class SchemaRegistry: @unchecked Sendable {
+final class SchemaRegistry: Sendable {
     static let shared = SchemaRegistry()
-    private let lock = NSLock()
-    private var compiled: [String: LibXMLSchema] = [:]
+    private let compiled = Mutex<[String: LibXMLSchema]>([:])
 
     /// The schema of `vocabulary` at `version` (default: the version this build writes).
     func schema(for vocabulary: Vocabulary, version: Int? = nil) throws(ManifestError) -> LibXMLSchema {
         let version = version ?? vocabulary.version
         let key = vocabulary.namespace(version: version)
-        lock.lock()
-        defer { lock.unlock() }
-        if let schema = compiled[key] { return schema }
-        let schema = try LibXMLSchema(xsd: try Self.resource(vocabulary, version: version), vocabulary: vocabulary.rawValue)
-        compiled[key] = schema
-        return schema
+        return try compiled.withLock { (compiled) throws(ManifestError) -> LibXMLSchema in
+            if let schema = compiled[key] { return schema }
+            let schema = try LibXMLSchema(xsd: try Self.resource(vocabulary, version: version), vocabulary: vocabulary.rawValue)
+            compiled[key] = schema
+            return schema
+        }
     }
 
     /// The schema text shipped in `Schemas/` (see ``Vocabulary/schemaFileName(version:)``).
