@@ -88,6 +88,9 @@ public struct Model: Sendable {
     /// Messages that were acknowledged but legitimately lost with a lost replica.
     public var lost: Set<String> = []
     public var thread = ""
+    /// Model name of every replica ID a history has used: the template's fixed ones, and the
+    /// random ID each restore draws (so end states compare by role, not by a random ID).
+    public var replicaNames: [String: String] = [:]
     public var bundlesMade = 0
     public var clock: Int64 = 0
     /// The steps taken so far (to print a failing history).

@@ -93,7 +93,9 @@ public final class World {
             try repo.importDirectory(Array(directoryXML.utf8))
             repos.append(repo)
         }
-        let world = World(dir: dir, model: Model(names: names), repos: repos, bundleDir: bundleDir)
+        var model = Model(names: names)
+        for (r, repo) in repos.enumerated() { model.replicaNames[repo.replica] = names[r] }
+        let world = World(dir: dir, model: model, repos: repos, bundleDir: bundleDir)
         var request = ComposeRequest(author: "s1")
         request.patient = "p1"
         request.subject = "Lab results"
@@ -210,6 +212,7 @@ public final class World {
     public func replace(_ r: Int, with repo: Repository, name: String, known: Set<String>) {
         repos[r] = repo
         model.names[r] = name
+        model.replicaNames[repo.replica] = name
         model.counters[r] = 0
         model.known[r] = known
     }
@@ -439,7 +442,10 @@ public final class World {
         // Same set of events, same end state, whatever the delivery order.
         if let view = try? repos[0].threadView(model.thread) {
             let labels = view.messages.compactMap { model.labels[$0.message] }.sorted()
-            let end = "\(model.observed[0]) v=\(view.summary.version.sorted { $0.key < $1.key }.map { "\($0.key.prefix(6))\($0.value)" }) m=\(labels)"
+            // Version vectors by model name: a restore draws a random replica ID, and two
+            // histories with the same events must not differ by it.
+            let version = view.summary.version.map { (model.replicaNames[$0.key] ?? String($0.key.prefix(6)), $0.value) }
+            let end = "\(model.observed[0]) v=\(version.sorted { $0.0 < $1.0 }.map { "\($0.0):\($0.1)" }) m=\(labels)"
             let key = Oracle.describe(all, model.events)
             if let first = canonical[key] {
                 if first != end {
