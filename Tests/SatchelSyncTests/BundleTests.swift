@@ -127,6 +127,30 @@ import Testing
         #expect(try portal.store.refs.list(prefix: "threads/").isEmpty)
     }
 
+    /// Manifests past the memory budget wait in a scratch file and come back in order: the
+    /// bundle is the same as one written with everything in memory, and no scratch file stays.
+    @Test func manifestsPastTheMemoryBudgetAreSpooledAndTheBundleIsTheSame() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        for i in 0..<6 { _ = try compose(laptop, patient: i % 2 == 0 ? "p1" : "p2", subject: "Lab results \(i)") }
+        let inMemory = clinic.bundlePath("memory"), spooled = clinic.bundlePath("spooled")
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, targetRole: nil, to: inMemory, targetHas: nil, targetRef: nil,
+                                                full: true, progress: nil, manifestBudget: Int.max)
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, targetRole: nil, to: spooled, targetHas: nil, targetRef: nil,
+                                                full: true, progress: nil, manifestBudget: 0)
+        let a = try BundleFile.open(inMemory), b = try BundleFile.open(spooled)
+        defer { a.close(); b.close() }
+        #expect(a.packLength == b.packLength)
+        let packA = clinic.bundlePath("packA"), packB = clinic.bundlePath("packB")
+        try a.copyPack(to: packA)
+        try b.copyPack(to: packB)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: packA)) == Data(contentsOf: URL(fileURLWithPath: packB)))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: laptop.store.root + "/tmp").isEmpty)
+        _ = try SyncEngine(portal).applyBundle(spooled)
+        #expect(try Clinic.heads(portal) == Clinic.heads(laptop))
+    }
+
     @Test func portalNeverHoldsBccOrDrafts() throws {
         let clinic = Clinic()
         let laptop = try clinic.store("laptop", .workstation)

@@ -87,6 +87,53 @@ enum BundleFile {
         var kind: ObjectKind
         var length: UInt64
         var bytes: [UInt8]?
+        /// The bytes wait in the ``ManifestSpool``, in the order of the objects.
+        var spooled = false
+    }
+
+    /// Manifests read by a bundle's walk and kept for its writing, in a scratch file in the
+    /// store's `tmp/` (appended in walk order, read back in the same order, then removed).
+    final class ManifestSpool {
+        let path: String
+        private var file: DurableFile?
+        private var reader: FileDescriptor?
+        private var readOffset: Int64 = 0
+
+        init(directory: String) throws {
+            path = directory + "/spool-" + UUID().uuidString.lowercased() + ".tmp"
+        }
+
+        func append(_ bytes: [UInt8]) throws {
+            if file == nil { file = try DurableFile(creating: path, mode: .ephemeral) }
+            try file!.write(bytes)
+        }
+
+        /// The next `length` bytes, in the order they were appended.
+        func next(_ length: UInt64) throws -> [UInt8] {
+            if let file {
+                try file.publish()
+                self.file = nil
+            }
+            if reader == nil { reader = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) }
+            var bytes = [UInt8](repeating: 0, count: Int(length))
+            var filled = 0
+            while filled < bytes.count {
+                let n = try bytes.withUnsafeMutableBytes {
+                    try reader!.read(fromAbsoluteOffset: readOffset + Int64(filled), into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]))
+                }
+                guard n > 0 else { throw StoreError(.truncated, "the bundle's manifest spool ends early", path: path) }
+                filled += n
+            }
+            readOffset += Int64(filled)
+            return bytes
+        }
+
+        func remove() {
+            file?.discard()
+            if let reader { try? reader.close() }
+            reader = nil
+            try? FileManager.default.removeItem(atPath: path)
+        }
     }
 
     /// zlib level for compressible blobs of at least `largeBlobMinimum` bytes: the store's
@@ -98,8 +145,8 @@ enum BundleFile {
     /// goes: every object is read (and verified) once and compressed once, with no temporary
     /// pack. Same file as ``write(header:packPath:to:mode:)`` writes; the pack's size is known
     /// up front because its entries are stored.
-    static func write(header: BundleHeader, objects: [Object], from store: ObjectStore, to path: String,
-                      mode: DurableFile.Mode = .durable) throws -> UInt64 {
+    static func write(header: BundleHeader, objects: [Object], from store: ObjectStore, spool: ManifestSpool? = nil,
+                      to path: String, mode: DurableFile.Mode = .durable) throws -> UInt64 {
         guard let packLength = PackStreamWriter.size(ofPayloads: objects.lazy.map(\.length)) else {
             throw SyncError(.badInput, "the bundle's objects add up to more than 2^64 bytes")
         }
@@ -109,6 +156,10 @@ enum BundleFile {
             for object in objects {
                 if let bytes = object.bytes {
                     try pack.add(object.kind, bytes)
+                    continue
+                }
+                if object.spooled, let spool {
+                    try pack.add(object.kind, try spool.next(object.length))
                     continue
                 }
                 let choose = object.kind == .blob && object.length >= storedBlobMinimum

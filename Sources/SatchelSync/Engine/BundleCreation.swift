@@ -45,6 +45,15 @@ extension SyncEngine {
                              targetHas: ((ObjectID) -> Bool)? = nil,
                              targetRef: ((RefName) throws -> ObjectID?)? = nil, full forceFull: Bool = false,
                              progress: ProgressHandler? = nil) throws -> TransferSummary {
+        try createBundle(for: target, targetRole: targetRole, to: path, targetHas: targetHas, targetRef: targetRef,
+                         full: forceFull, progress: progress, manifestBudget: Self.manifestMemoryBudget)
+    }
+
+    /// ``createBundle(for:targetRole:to:targetHas:targetRef:full:progress:)`` keeping at most
+    /// `manifestBudget` bytes of manifests in memory (tests use a small one to reach the spool).
+    func createBundle(for target: String, targetRole: StoreConfig.Role?, to path: String,
+                      targetHas: ((ObjectID) -> Bool)?, targetRef: ((RefName) throws -> ObjectID?)?, full forceFull: Bool,
+                      progress: ProgressHandler?, manifestBudget: Int) throws -> TransferSummary {
         guard target != repository.replica else {
             throw SyncError(.badInput, "a bundle cannot be made for this store's own replica \(target)")
         }
@@ -78,19 +87,27 @@ extension SyncEngine {
         }
 
         // Objects: everything reachable from the heads through manifest mentions, each once.
-        // The walk keeps manifests' bytes (up to a memory budget); blobs, and manifests past
-        // the budget, are streamed from the store straight into the bundle (BundleFile).
+        // The walk reads every manifest once: its bytes are kept in memory up to a budget, the
+        // rest appended to a scratch file read back in order (not read from the store again).
+        // Blobs are streamed from the store straight into the bundle (BundleFile).
         var objects: [BundleFile.Object] = []
         var kept = 0
+        let spool = try BundleFile.ManifestSpool(directory: store.root + "/tmp")
+        defer { spool.remove() }
         try store.walk(from: heads.map(\.object), skipping: acknowledged) { id, kind, length, manifest in
             if let manifest, !staffOnly { try Self.refuseStaffOnly(manifest, id: id) }
             if targetHas?(id) == true { return }
-            var bytes: [UInt8]?
-            if let manifest, kept + manifest.count <= Self.manifestMemoryBudget {
-                bytes = manifest
-                kept += manifest.count
+            var object = BundleFile.Object(id: id, kind: kind, length: length, bytes: nil)
+            if let manifest {
+                if kept + manifest.count <= manifestBudget {
+                    object.bytes = manifest
+                    kept += manifest.count
+                } else {
+                    try spool.append(manifest)
+                    object.spooled = true
+                }
             }
-            objects.append(BundleFile.Object(id: id, kind: kind, length: length, bytes: bytes))
+            objects.append(object)
             if objects.count % 256 == 0 {
                 progress?(ProgressEvent(phase: "packing objects", completed: UInt64(objects.count), total: nil, unit: .items))
             }
@@ -100,12 +117,12 @@ extension SyncEngine {
             source: repository.replica, sourceRole: repository.role, target: target, epoch: epoch, since: since,
             upTo: upTo, full: full, created: .now(), capabilities: ["threads-2"] + (staffOnly ? ["envelopes-1", "drafts-1"] : []),
             ack: ack, heads: heads, objects: UInt64(objects.count))
-        let bytes = try BundleFile.write(header: header, objects: objects, from: store, to: path)
+        let bytes = try BundleFile.write(header: header, objects: objects, from: store, spool: spool, to: path)
         return TransferSummary(threads: threads, objects: objects.count, bytes: bytes, full: full)
     }
 
-    /// Manifest bytes a bundle being created keeps from its walk; past it, manifests are read
-    /// again while the bundle is written (memory stays bounded for any number of threads).
+    /// Manifest bytes a bundle being created keeps from its walk; past it, manifests wait in a
+    /// scratch file (memory stays bounded for any number of threads).
     static let manifestMemoryBudget = 32 << 20
 
     /// What a bundle for `target` would start from: its checkpoint, the change-log window and
