@@ -116,14 +116,6 @@ struct LooseObjects {
         return (id, true)
     }
 
-    /// Publishes in-memory objects durably with two barriers for all of them, not two per
-    /// object: see ``stage(_:encoder:)`` and ``StagedLoose/publish()``. `id` is the caller's hash
-    /// of `bytes` (a batch hashes each payload once, when it is added).
-    func publish(_ objects: [(kind: ObjectKind, bytes: [UInt8], id: ObjectID)], encoder: PayloadEncoder) throws {
-        let staged = try stage(objects, encoder: encoder)
-        try staged.publish()
-    }
-
     /// Encodes each object once into its own temporary file in `tmp/`, with no barrier yet. An
     /// address that already holds an intact copy is freshened, not rewritten. Nothing is
     /// visible until ``StagedLoose/publish()`` or ``StagedLoose/rename()``; dropping the result
