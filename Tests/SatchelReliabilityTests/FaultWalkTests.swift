@@ -4,6 +4,7 @@ import SatchelManifest
 import SatchelMessaging
 import SatchelStore
 import SatchelSync
+import SatchelTestSupport
 import SystemPackage
 import Testing
 
@@ -12,21 +13,10 @@ import Testing
 /// passes every point. After each run: the operation succeeded or threw a clear error; a fresh
 /// open finds fsck clean; everything acknowledged before is still there; a retry succeeds.
 @Suite(.serialized) struct FaultWalkTests {
-    static let directoryXML = """
-        <directory xmlns="urn:satchel:directory:1">
-          <settings defaultAllowReplies="true">
-            <notificationTemplate id="e" channel="email">New secure message: {{link}}</notificationTemplate>
-          </settings>
-          <staff id="s1" name="Dr. Ada Shaw"><permission name="sendBulkPortalMessage"/></staff>
-          <staff id="s2" name="Nurse Ben Okafor"/>
-          <patient id="p1" name="Rosa Diaz" status="active" email="rosa@example.org" portalAccess="true"/>
-          <patient id="p2" name="Sam Lee" status="active" email="sam@example.org" portalAccess="true"/>
-          <patient id="p3" name="Ida Moss" status="active" email="ida@example.org" portalAccess="true"/>
-          <portalUser id="u1" patient="p1" role="patient" active="true" name="Rosa Diaz"/>
-          <portalUser id="u2" patient="p2" role="patient" active="true" name="Sam Lee"/>
-          <portalUser id="u3" patient="p3" role="patient" active="true" name="Ida Moss"/>
-        </directory>
-        """
+    /// The small clinic shared with the crash campaign (fixtures/clinic/small-directory.xml).
+    static func directoryXML() throws -> [UInt8] {
+        Array(try Data(contentsOf: URL(fileURLWithPath: SourceTree.path("fixtures/clinic/small-directory.xml"))))
+    }
 
     /// A workstation with one thread (acknowledged before any fault), a peer with one thread of
     /// its own, a bundle from the peer, and a backup archive of the workstation. Built once;
@@ -39,14 +29,14 @@ import Testing
             root = NSTemporaryDirectory() + "satchel-faults-" + UUID().uuidString
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
             let ws = try Repository.create(at: root + "/ws", role: .workstation)
-            try ws.importDirectory(Array(FaultWalkTests.directoryXML.utf8))
+            try ws.importDirectory(try FaultWalkTests.directoryXML())
             var request = ComposeRequest(author: "s1")
             request.to = ["u1"]
             request.subject = "Before"
             request.body = .text("Acknowledged before any fault.")
             thread = try ws.send(request).threads[0].thread
             let peer = try Repository.create(at: root + "/peer", role: .workstation)
-            try peer.importDirectory(Array(FaultWalkTests.directoryXML.utf8))
+            try peer.importDirectory(try FaultWalkTests.directoryXML())
             var other = ComposeRequest(author: "s2")
             other.to = ["u2"]
             other.subject = "From the peer"
@@ -56,7 +46,7 @@ import Testing
             // The bundle comes from a third store, so that `peer` has never sent anything to
             // `ws` (bundle creation moves the sender's checkpoint) and the sync trial is real.
             let origin = try Repository.create(at: root + "/origin", role: .workstation)
-            try origin.importDirectory(Array(FaultWalkTests.directoryXML.utf8))
+            try origin.importDirectory(try FaultWalkTests.directoryXML())
             _ = try origin.send(other)
             _ = try SyncEngine(origin).createBundle(for: ws.replica, targetRole: .workstation, to: root + "/peer.bundle")
             _ = try Backup.create(ws, to: root + "/ws.backup")

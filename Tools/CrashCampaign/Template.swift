@@ -1,21 +1,10 @@
 // The prepared clinic every trial copies.
 import Foundation
 
-let directoryXML = """
-    <directory xmlns="urn:satchel:directory:1">
-      <settings defaultAllowReplies="true">
-        <notificationTemplate id="e" channel="email">New secure message: {{link}}</notificationTemplate>
-      </settings>
-      <staff id="s1" name="Dr. Ada Shaw"><permission name="sendBulkPortalMessage"/></staff>
-      <staff id="s2" name="Nurse Ben Okafor"/>
-      <patient id="p1" name="Rosa Diaz" status="active" email="rosa@example.org" portalAccess="true"/>
-      <patient id="p2" name="Sam Lee" status="active" email="sam@example.org" portalAccess="true"/>
-      <patient id="p3" name="Ida Moss" status="active" email="ida@example.org" portalAccess="true"/>
-      <portalUser id="u1" patient="p1" role="patient" active="true" name="Rosa Diaz"/>
-      <portalUser id="u2" patient="p2" role="patient" active="true" name="Sam Lee"/>
-      <portalUser id="u3" patient="p3" role="patient" active="true" name="Ida Moss"/>
-    </directory>
-    """
+/// The small clinic of the crash campaign and the fault walk (fixtures/clinic/small-directory.xml),
+/// found from this source file so the tool runs from any directory.
+let directoryFixture = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("fixtures/clinic/small-directory.xml").path
 
 enum SetupError: Error { case failed(String) }
 
@@ -37,7 +26,7 @@ struct Template {
             guard o.status == 0 else { throw SetupError.failed("\(args.joined(separator: " ")): \(o.status) \(o.stderr)") }
             return o
         }
-        _ = fm.createFile(atPath: root + "/directory.xml", contents: Data(directoryXML.utf8))
+        try fm.copyItem(atPath: directoryFixture, toPath: root + "/directory.xml")
         _ = fm.createFile(atPath: root + "/scan.pdf", contents: Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ ($0 >> 7)) }))
         _ = fm.createFile(atPath: root + "/big.txt", contents: Data(String(repeating: "Lab results follow. ", count: 100_000).utf8))
         for name in ["ws", "peer"] {
