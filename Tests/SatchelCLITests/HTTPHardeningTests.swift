@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
@@ -43,8 +44,10 @@ import Testing
         return (port, task)
     }
 
-    /// Sends head + the first part of `body`, runs `meanwhile`, sends the rest; returns the answer.
-    static func slowPush(port: Int, token: String, body: [UInt8], meanwhile: () throws -> Void) throws -> (status: Int?, text: String) {
+    /// Sends head + the first half of `body`, waits `pause` s, runs `meanwhile`, sends the rest;
+    /// returns the answer.
+    static func slowPush(port: Int, token: String, body: [UInt8], pause: Double = 0.3,
+                         meanwhile: () throws -> Void) throws -> (status: Int?, text: String) {
         let client = try RawHTTP(port: port)
         client.send(RawHTTP.head("POST", HTTPSyncProtocol.Path.push, [
             ("Authorization", "Bearer " + token), ("Content-Type", HTTPSyncProtocol.MediaType.bundle),
@@ -52,7 +55,7 @@ import Testing
         ]))
         let half = body.count / 2
         client.send(Array(body[..<half]))
-        Thread.sleep(forTimeInterval: 0.3)
+        Thread.sleep(forTimeInterval: pause)
         try meanwhile()
         Thread.sleep(forTimeInterval: 0.1)
         client.send(Array(body[half...]))
@@ -345,43 +348,37 @@ import Testing
 
     // MARK: Row 6: deadlines, caps, close after refusal
 
-    @Test func slowHeadsAndSlowBodiesAreCutOffAndRefusalsClose() async throws {
-        let scratch = Scratch()
-        let portal = try Repository.create(at: scratch.path + "/p", role: .portal)
-        let (token, _) = try ReplicaTokens(portal).register("laptop")
-        let (port, task) = try await Self.inProcess(portal) {
-            $0.headerTimeout = .seconds(1)
-            $0.bodyGrace = .seconds(1)
-            $0.minBodyBytesPerSecond = 1000
-            $0.lingerTimeout = .milliseconds(500)
-            $0.maxConnectionsPerPeer = 4
-        }
-        defer { task.cancel() }
+    /// The client side of the row-6 checks, measured on a thread of its own (blocking reads in
+    /// the test's task would starve the in-process server's route tasks on the cooperative pool).
+    struct Cutoffs: Sendable {
+        var headClosed = false, headSeconds = 0.0
+        var bodyClosed = false, bodySeconds = 0.0
+        var refusal: [UInt8] = [], refusalClosed = false
+    }
 
+    /// A head trickling in, a body trickling in with a valid token, and a refused token with a
+    /// body still owed, against the server on `port`.
+    static func cutoffs(port: Int, token: String) throws -> Cutoffs {
+        var out = Cutoffs()
         // A head trickling in is cut off after the header deadline.
         let slowHead = try RawHTTP(port: port)
         let started = Date()
-        var closed = false
         for byte in Array("GET /v1/hello HTTP/1.1\r\n".utf8) {
-            if !slowHead.send([byte]) { closed = true; break }
-            if slowHead.read(for: 0.3).closed { closed = true; break }
+            if !slowHead.send([byte]) { out.headClosed = true; break }
+            if slowHead.read(for: 0.3).closed { out.headClosed = true; break }
             if Date().timeIntervalSince(started) > 6 { break }
         }
-        #expect(closed)
-        #expect(Date().timeIntervalSince(started) < 4)
+        out.headSeconds = Date().timeIntervalSince(started)
 
         // A body trickling in (with a valid token) is cut off once under the minimum rate.
         let slowBody = try RawHTTP(port: port)
         slowBody.send(RawHTTP.head("POST", HTTPSyncProtocol.Path.push, [("Authorization", "Bearer " + token), ("Content-Length", "100000")]))
         let bodyStarted = Date()
-        closed = false
         while Date().timeIntervalSince(bodyStarted) < 8 {
-            if !slowBody.send([0x41]) { closed = true; break }
-            let answer = slowBody.read(for: 0.3)
-            if answer.closed { closed = true; break }
+            if !slowBody.send([0x41]) { out.bodyClosed = true; break }
+            if slowBody.read(for: 0.3).closed { out.bodyClosed = true; break }
         }
-        #expect(closed)
-        #expect(Date().timeIntervalSince(bodyStarted) < 6)
+        out.bodySeconds = Date().timeIntervalSince(bodyStarted)
 
         // A refused token: 401, then the connection closes although the client keeps it open
         // (keep-alive, body still owed).
@@ -389,11 +386,71 @@ import Testing
         refused.send(RawHTTP.head("POST", HTTPSyncProtocol.Path.push, [("Authorization", "Bearer sat1_" + String(repeating: "0", count: 64)),
                                                                       ("Connection", "keep-alive"), ("Content-Length", "50000")]))
         refused.send(Array(repeating: 0x42, count: 1000))
-        let answer = refused.read(for: 4)
-        #expect(RawHTTP.status(answer.bytes) == 401)
-        #expect(answer.closed)
-        #expect(String(decoding: answer.bytes, as: UTF8.self).lowercased().contains("connection: close"))
+        let answer = refused.read(for: 8)
+        out.refusal = answer.bytes
+        out.refusalClosed = answer.closed
+        return out
+    }
 
+    static let strictLimits: @Sendable (inout SyncServer.Configuration) -> Void = {
+        $0.headerTimeout = .seconds(1)
+        $0.bodyGrace = .seconds(1)
+        $0.minBodyBytesPerSecond = 1000
+        $0.lingerTimeout = .milliseconds(500)
+        $0.maxConnectionsPerPeer = 4
+    }
+
+    @Test func slowHeadsAndSlowBodiesAreCutOffAndRefusalsClose() async throws {
+        let scratch = Scratch()
+        let portal = try Repository.create(at: scratch.path + "/p", role: .portal)
+        let (token, _) = try ReplicaTokens(portal).register("laptop")
+        let (port, task) = try await Self.inProcess(portal, Self.strictLimits)
+        defer { task.cancel() }
+        let seen = try await onOwnThread { try Self.cutoffs(port: port, token: token) }
+        #expect(seen.headClosed)
+        #expect(seen.headSeconds < 4)
+        #expect(seen.bodyClosed)
+        #expect(seen.bodySeconds < 6)
+        #expect(RawHTTP.status(seen.refusal) == 401, "\(String(decoding: seen.refusal, as: UTF8.self))")
+        #expect(seen.refusalClosed)
+        #expect(String(decoding: seen.refusal, as: UTF8.self).lowercased().contains("connection: close"))
+    }
+
+    /// The body-rate clock runs only while the route waits for the body: a server whose thread
+    /// pool is busy (here: its one thread held for 4 s) still answers a refused token with 401,
+    /// and a valid push whose body pauses while the server cannot yet read it completes.
+    /// (Before, the clock started with the head, and such clients were cut off with no answer.)
+    @Test func timeTheServerIsBusyNeverCountsAgainstAClient() async throws {
+        let setup = try Setup()
+        _ = try setup.compose("Lab results")
+        let body = try Self.bundle(setup)
+        let portal = try Repository.open(at: setup.portal)
+        let pool = NIOThreadPool(numberOfThreads: 1)
+        pool.start()
+        let (port, task) = try await Self.inProcess(portal) {
+            Self.strictLimits(&$0)
+            $0.threadPool = pool
+        }
+        let token = setup.token
+        let busy = Task { try await pool.runIfActive { Thread.sleep(forTimeInterval: 4) } }
+        try await Task.sleep(for: .milliseconds(200))  // the pool's one thread is taken first
+        let (refusal, push) = try await onOwnThread { () -> ((bytes: [UInt8], closed: Bool), (status: Int?, text: String)) in
+            let refused = try RawHTTP(port: port)
+            refused.send(RawHTTP.head("POST", HTTPSyncProtocol.Path.push, [("Authorization", "Bearer sat1_" + String(repeating: "0", count: 64)),
+                                                                          ("Connection", "keep-alive"), ("Content-Length", "50000")]))
+            refused.send(Array(repeating: 0x42, count: 1000))
+            // The valid push sends half its body, then nothing for 5 s (the server is busy for 4).
+            let push = try Self.slowPush(port: port, token: token, body: body, pause: 5) {}
+            return (refused.read(for: 10), push)
+        }
+        try await busy.value
+        task.cancel()
+        try await pool.shutdownGracefully()
+        #expect(RawHTTP.status(refusal.bytes) == 401, "\(String(decoding: refusal.bytes, as: UTF8.self))")
+        #expect(refusal.closed)
+        #expect(push.status == 200, "\(push.text)")
+        let threads = try CLI.run("thread", "list", "--store", setup.portal, "--json")
+        #expect(((threads.json["threads"] as? [[String: Any]]) ?? []).count == 1)
     }
 
     @Test func atMostNConnectionsPerPeerAddress() async throws {
@@ -402,20 +459,24 @@ import Testing
         let (token, _) = try ReplicaTokens(portal).register("laptop")
         let (port, task) = try await Self.inProcess(portal) { $0.maxConnectionsPerPeer = 4 }
         defer { task.cancel() }
-        var held: [RawHTTP] = []
-        for _ in 0..<8 { held.append(try RawHTTP(port: port, from: "127.0.0.2")) }
-        var open = 0
-        for client in held where !client.read(for: 0.3).closed { open += 1 }
+        let (open, other, again) = try await onOwnThread { () -> (Int, Int?, Int?) in
+            var held: [RawHTTP] = []
+            for _ in 0..<8 { held.append(try RawHTTP(port: port, from: "127.0.0.2")) }
+            var open = 0
+            for client in held where !client.read(for: 0.3).closed { open += 1 }
+            // Another address is still served, and closing the held ones frees their slots.
+            let hello = try RawHTTP(port: port)
+            hello.send(RawHTTP.head("GET", HTTPSyncProtocol.Path.hello, [("Authorization", "Bearer " + token)]))
+            let other = RawHTTP.status(hello.read(for: 5).bytes)
+            held.removeAll()
+            Thread.sleep(forTimeInterval: 0.3)
+            let again = try RawHTTP(port: port, from: "127.0.0.2")
+            again.send(RawHTTP.head("GET", HTTPSyncProtocol.Path.hello, [("Authorization", "Bearer " + token)]))
+            return (open, other, RawHTTP.status(again.read(for: 5).bytes))
+        }
         #expect(open == 4)
-        // Another address is still served, and closing the held ones frees their slots.
-        let hello = try RawHTTP(port: port)
-        hello.send(RawHTTP.head("GET", HTTPSyncProtocol.Path.hello, [("Authorization", "Bearer " + token)]))
-        #expect(RawHTTP.status(hello.read(for: 5).bytes) == 200)
-        held.removeAll()
-        try await Task.sleep(for: .milliseconds(300))
-        let again = try RawHTTP(port: port, from: "127.0.0.2")
-        again.send(RawHTTP.head("GET", HTTPSyncProtocol.Path.hello, [("Authorization", "Bearer " + token)]))
-        #expect(RawHTTP.status(again.read(for: 5).bytes) == 200)
+        #expect(other == 200)
+        #expect(again == 200)
     }
 
     /// Slow clients (`SATCHEL_SLOW_CLIENTS`, default 300), 8 from each of many loopback addresses

@@ -84,8 +84,10 @@ final class ConnectionTable: Sendable {
 ///   ``ConnectionTable/total`` in all (see there);
 /// - the request head must be complete within `headerTimeout` of the connection opening;
 /// - while the server waits for body bytes, they must come at `minBodyBytesPerSecond` on
-///   average once `bodyGrace` of waiting has passed (time the server itself is not reading,
-///   e.g. while busy with the bytes it has, does not count);
+///   average once `bodyGrace` of waiting has passed. The clock starts when the route starts
+///   reading the body (``BodyWanted``, sent by ``BodyReader``), and a second counts only while
+///   the server has a read outstanding: time the server spends elsewhere (authenticating,
+///   queued for the thread pool, busy with the bytes it has) is never the client's;
 /// - every response carries `Connection: close`, and once it is written the connection's output
 ///   is shut and the rest of the request is read and discarded for at most `lingerTimeout`
 ///   before the connection closes (so a client still sending a body refused early, say after a
@@ -105,6 +107,9 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     enum Phase { case idle, head, body, responding, lingering, closed }
 
+    /// The outbound user event a route sends when it starts reading the request body.
+    struct BodyWanted: Sendable {}
+
     private let limits: Limits
     private let table: ConnectionTable?
     private let logger: Logger
@@ -115,6 +120,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var inputClosed = false
     private var bodyBytes = 0
     private var waitedTicks = 0
+    private var bodyClock = false
 
     init(limits: Limits, table: ConnectionTable?, logger: Logger) {
         self.limits = limits
@@ -206,7 +212,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             if phase == .head {
                 phase = .body
                 if let channel { table?.headArrived(channel) }
-                tick(context)
+                timer?.cancel()  // the header deadline; the body clock waits for BodyWanted
+                timer = nil
             }
         case .body(let buffer):
             bodyBytes += buffer.readableBytes
@@ -261,6 +268,18 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     // MARK: Outbound
+
+    func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        guard event is BodyWanted else {
+            context.triggerUserOutboundEvent(event, promise: promise)
+            return
+        }
+        if phase == .body, !bodyClock {
+            bodyClock = true
+            tick(context)
+        }
+        promise?.succeed(())
+    }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {

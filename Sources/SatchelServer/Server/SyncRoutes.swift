@@ -16,18 +16,28 @@ struct SyncRoutes: Sendable {
     let repository: Repository
     let limits: HTTPSyncProtocol.Limits
     let logger: Logger
+    /// Where blocking store work runs (``SyncServer/Configuration/threadPool``).
+    let pool: NIOThreadPool
     let gate = AsyncGate()
 
     var engine: SyncEngine { SyncEngine(repository) }
     var tokens: ReplicaTokens { ReplicaTokens(repository) }
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<SyncRequestContext>) {
         router.get(RouterPath(HTTPSyncProtocol.Path.hello)) { request, _ in await respond(request) { try await hello($0) } }
-        router.post(RouterPath(HTTPSyncProtocol.Path.have)) { request, _ in await respond(request) { try await have(request, $0) } }
-        router.post(RouterPath(HTTPSyncProtocol.Path.push)) { request, _ in await respond(request) { try await push(request, $0) } }
+        router.post(RouterPath(HTTPSyncProtocol.Path.have)) { request, context in
+            await respond(request) { try await have(BodyReader(request, context), $0) }
+        }
+        router.post(RouterPath(HTTPSyncProtocol.Path.push)) { request, context in
+            await respond(request) { try await push(request, BodyReader(request, context), $0) }
+        }
         router.post(RouterPath(HTTPSyncProtocol.Path.offer)) { request, _ in await respond(request) { try await offer(request, $0) } }
-        router.post(RouterPath(HTTPSyncProtocol.Path.pull)) { request, _ in await respond(request) { try await pull(request, $0) } }
-        router.post(RouterPath(HTTPSyncProtocol.Path.sync)) { request, _ in await respond(request) { try await sync(request, $0) } }
+        router.post(RouterPath(HTTPSyncProtocol.Path.pull)) { request, context in
+            await respond(request) { try await pull(request, BodyReader(request, context), $0) }
+        }
+        router.post(RouterPath(HTTPSyncProtocol.Path.sync)) { request, context in
+            await respond(request) { try await sync(request, BodyReader(request, context), $0) }
+        }
     }
 
     // MARK: Endpoints
@@ -49,16 +59,16 @@ struct SyncRoutes: Sendable {
     }
 
     /// `POST /v1/have`: which of the listed objects this store holds.
-    func have(_ request: Request, _ token: ReplicaToken) async throws -> Response {
-        let ids = try await readList(request)
+    func have(_ body: BodyReader, _ token: ReplicaToken) async throws -> Response {
+        let ids = try await readList(body)
         let store = repository.store
-        let held = try await NIOThreadPool.singleton.runIfActive { ids.filter { store.contains($0) } }
+        let held = try await pool.runIfActive { ids.filter { store.contains($0) } }
         return Self.bytes(.ok, HTTPSyncProtocol.MediaType.objectIDs, IDList.encode(held))
     }
 
     /// `POST /v1/push`: verify and apply the workstation's bundle; JSON result.
-    func push(_ request: Request, _ token: ReplicaToken) async throws -> Response {
-        try await withSpooledBundle(request) { path in
+    func push(_ request: Request, _ body: BodyReader, _ token: ReplicaToken) async throws -> Response {
+        try await withSpooledBundle(request, body) { path in
             let result = try await gate.withGate { try await apply(path, token: token) }
             let json = try JSONEncoder().encode(PushResult(result))
             return Self.bytes(.ok, HTTPSyncProtocol.MediaType.json, Array(json) + [0x0A])
@@ -70,26 +80,26 @@ struct SyncRoutes: Sendable {
         let (replica, role) = try await peer(request, token)
         let engine = self.engine
         let ids = try await gate.withGate {
-            try await NIOThreadPool.singleton.runIfActive { try engine.offer(for: replica, targetRole: role) }
+            try await pool.runIfActive { try engine.offer(for: replica, targetRole: role) }
         }
         return Self.bytes(.ok, HTTPSyncProtocol.MediaType.objectIDs, IDList.encode(ids))
     }
 
     /// `POST /v1/pull`: this store's bundle for the caller, leaving out the objects listed in
     /// the body (those the caller holds).
-    func pull(_ request: Request, _ token: ReplicaToken) async throws -> Response {
+    func pull(_ request: Request, _ body: BodyReader, _ token: ReplicaToken) async throws -> Response {
         let (replica, role) = try await peer(request, token)
-        let held = Set(try await readList(request))
+        let held = Set(try await readList(body))
         return try await bundleResponse(for: replica, role: role, held: held)
     }
 
     /// `POST /v1/sync`: push and pull in one request (no have-lists): the body is the caller's
     /// bundle, the response this store's bundle for the bundle's source.
-    func sync(_ request: Request, _ token: ReplicaToken) async throws -> Response {
-        try await withSpooledBundle(request) { path in
+    func sync(_ request: Request, _ body: BodyReader, _ token: ReplicaToken) async throws -> Response {
+        try await withSpooledBundle(request, body) { path in
             let header = try await gate.withGate { () -> BundleHeader in
                 _ = try await apply(path, token: token)
-                return try await NIOThreadPool.singleton.runIfActive { [engine] in try engine.bundleHeader(path) }
+                return try await pool.runIfActive { [engine] in try engine.bundleHeader(path) }
             }
             return try await bundleResponse(for: header.source, role: header.sourceRole, held: [])
         }
@@ -105,7 +115,7 @@ struct SyncRoutes: Sendable {
     func apply(_ path: String, token: ReplicaToken) async throws -> ApplyResult {
         let engine = self.engine
         let tokens = self.tokens
-        return try await NIOThreadPool.singleton.runIfActive {
+        return try await pool.runIfActive {
             let header = try engine.bundleHeader(path)
             if let bound = token.replica, bound != header.source {
                 throw Problem(.forbidden, "token \(token.name) belongs to replica \(bound), but the bundle comes from \(header.source)")
@@ -125,7 +135,7 @@ struct SyncRoutes: Sendable {
         let engine = self.engine
         let path = temporaryPath("out")
         let summary = try await gate.withGate {
-            try await NIOThreadPool.singleton.runIfActive {
+            try await pool.runIfActive {
                 try engine.createBundle(for: replica, targetRole: role, to: path, targetHas: { held.contains($0) })
             }
         }
@@ -152,7 +162,7 @@ struct SyncRoutes: Sendable {
     }
 
     /// Streams the request body into a temporary file (bounded), runs `body` on it, removes it.
-    func withSpooledBundle(_ request: Request, _ body: (String) async throws -> Response) async throws -> Response {
+    func withSpooledBundle(_ request: Request, _ reader: BodyReader, _ body: (String) async throws -> Response) async throws -> Response {
         if let length = request.headers[.contentLength].flatMap(UInt64.init), length > limits.maxBundleBytes {
             throw Problem(.contentTooLarge, "the bundle is \(length) bytes, over the limit of \(limits.maxBundleBytes)")
         }
@@ -163,8 +173,8 @@ struct SyncRoutes: Sendable {
         var isOpen = true  // a failed close still releases the descriptor on Linux: never close twice
         do {
             var total: UInt64 = 0
-            var chunks = request.body.makeAsyncIterator()
-            while let buffer = try await Self.nextChunk(&chunks) {
+            var chunks = reader
+            while let buffer = try await chunks.next() {
                 total += UInt64(buffer.readableBytes)
                 guard total <= limits.maxBundleBytes else {
                     throw Problem(.contentTooLarge, "the bundle is over the limit of \(limits.maxBundleBytes) bytes")
@@ -184,10 +194,10 @@ struct SyncRoutes: Sendable {
     }
 
     /// Reads an object-ID list body (bounded) into memory.
-    func readList(_ request: Request) async throws -> [ObjectID] {
+    func readList(_ reader: BodyReader) async throws -> [ObjectID] {
         var bytes: [UInt8] = []
-        var chunks = request.body.makeAsyncIterator()
-        while let buffer = try await Self.nextChunk(&chunks) {
+        var chunks = reader
+        while let buffer = try await chunks.next() {
             guard bytes.count + buffer.readableBytes <= limits.maxListBytes else {
                 throw Problem(.contentTooLarge, "an object list may hold at most \(limits.maxListEntries) IDs")
             }
@@ -197,16 +207,6 @@ struct SyncRoutes: Sendable {
             throw Problem(.badRequest, "the body is not an object list (one sha256:<64 hex> per line)")
         }
         return ids
-    }
-
-    /// The next chunk of a request body; a body that cannot be read (broken chunked framing, a
-    /// connection closed before `Content-Length` bytes came) is the client's fault: 400.
-    static func nextChunk(_ chunks: inout RequestBody.AsyncIterator) async throws -> ByteBuffer? {
-        do {
-            return try await chunks.next()
-        } catch {
-            throw Problem(.badRequest, "the request body is malformed or was cut short")
-        }
     }
 
     /// The caller's replica and role from the request headers; the replica must be the one the
@@ -229,7 +229,7 @@ struct SyncRoutes: Sendable {
             return role
         }
         let tokens = self.tokens
-        try await NIOThreadPool.singleton.runIfActive { _ = try tokens.authorize(token, as: replica) }
+        try await pool.runIfActive { _ = try tokens.authorize(token, as: replica) }
         return (replica, role)
     }
 
@@ -269,7 +269,7 @@ struct SyncRoutes: Sendable {
         }
         let presented = String(value.dropFirst("Bearer ".count)).trimmingCharacters(in: .whitespaces)
         let tokens = self.tokens
-        guard let token = try await NIOThreadPool.singleton.runIfActive({ try tokens.authenticate(presented) }) else {
+        guard let token = try await pool.runIfActive({ try tokens.authenticate(presented) }) else {
             throw Problem(.unauthorized, "the token is unknown or revoked")
         }
         return token

@@ -21,7 +21,7 @@ extension SyncServer {
         let logger = self.logger
         let responder = makeRouter().buildResponder()
         let http1 = HTTP1Channel(responder: { (request: Request, writer: consuming ResponseWriter, channel: any Channel) in
-            let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+            let context = SyncRequestContext(source: .init(channel: channel, logger: logger))
             let response: Response
             do {
                 response = try await responder.respond(to: request, context: context)

@@ -42,6 +42,10 @@ public struct SyncServer: Sendable {
         /// its request head is closed to admit a new one. nil: the open-file limit less 256
         /// (descriptors for the store), at least 64.
         public var maxConnections: Int?
+        /// Where the routes' blocking store work runs (token checks, spooled applies, bundle
+        /// creation). A request's body clock (``minBodyBytesPerSecond``) starts only once its
+        /// route reads the body, so time queued here never counts against a client.
+        public var threadPool: NIOThreadPool = .singleton
         /// Raise this process's open-file soft limit to its hard limit when the server starts.
         public var raiseDescriptorLimit = true
         /// Request header limits (bytes of one field, of all fields, number of fields).
@@ -97,9 +101,9 @@ public struct SyncServer: Sendable {
         }
     }
 
-    func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router()
-        SyncRoutes(repository: repository, limits: configuration.limits, logger: logger).register(on: router)
+    func makeRouter() -> Router<SyncRequestContext> {
+        let router = Router(context: SyncRequestContext.self)
+        SyncRoutes(repository: repository, limits: configuration.limits, logger: logger, pool: configuration.threadPool).register(on: router)
         return router
     }
 
