@@ -182,6 +182,7 @@ let package = Package(
         // Issue #12: SIGKILL and corruption campaigns against the real `satchel` binary.
         .executableTarget(
             name: "CrashCampaign",
+            dependencies: ["SatchelStore"],
             path: "Tools/CrashCampaign",
             swiftSettings: strict
         ),

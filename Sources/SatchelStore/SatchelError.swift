@@ -85,3 +85,43 @@ extension StoreError: SatchelError {
         return result
     }
 }
+
+/// A module's detailed error code: a stable name, and the ``FailureKind`` it is.
+public protocol SatchelErrorCode: RawRepresentable<String>, Hashable, Sendable {
+    /// The kind of failure this code is (what the command-line tool turns into an exit code).
+    var kind: FailureKind { get }
+}
+
+/// The one error type of the layers above the store and the manifests (messaging, sync, HTTP
+/// sync, backup), each with its own ``SatchelErrorCode``: `MessagingError` is
+/// `CodedError<MessagingErrorCode>`, and so on. One line of text naming IDs, paths or positions
+/// (never message content, names or secrets), where it happened, and the error underneath.
+public struct CodedError<ModuleCode: SatchelErrorCode>: SatchelError, Equatable {
+    /// The module's code type (`MessagingError.Code` is `MessagingErrorCode`).
+    public typealias Code = ModuleCode
+
+    /// What went wrong, in the module's own terms.
+    public var code: Code
+    /// One line naming the objects, people (by ID), files or positions concerned; never PHI.
+    public var message: String
+    /// Where: `path`, `thread`, `object`, … (empty when the message says it all).
+    public var context: [String: String]
+    /// The error underneath, if any.
+    public var cause: (any Error & Sendable)?
+
+    /// An error with a code, a one-line message and, if any, its context and the error underneath.
+    public init(_ code: Code, _ message: String, context: [String: String] = [:], cause: (any Error & Sendable)? = nil) {
+        self.code = code
+        self.message = message
+        self.context = context
+        self.cause = cause
+    }
+
+    /// The kind of ``code``.
+    public var kind: FailureKind { code.kind }
+    /// The message.
+    public var description: String { message }
+
+    /// Same code and message (the cause is not compared).
+    public static func == (a: Self, b: Self) -> Bool { a.code == b.code && a.message == b.message }
+}

@@ -2,6 +2,7 @@ import PropertyBased
 import Testing
 @testable import SatchelManifest
 import SatchelTestSupport
+import SatchelStore
 
 /// decode(encode(x)) == x; encode(decode(bytes)) == bytes for canonical bytes; and noisy but
 /// equivalent spellings of a document (attribute order, whitespace, quotes, prefixes, character

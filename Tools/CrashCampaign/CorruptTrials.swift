@@ -1,8 +1,9 @@
 // Corruption trials: a bit flipped or a file cut in a store, bundle or backup (see main.swift).
 import Foundation
+import SatchelStore
 
 /// Flips a random bit or cuts a random file among `files`; returns what it did.
-func damage(_ files: [String], _ rng: inout Random) -> String? {
+func damage(_ files: [String], _ rng: inout SplitMix64) -> String? {
     let candidates = files.filter { ((try? FileManager.default.attributesOfItem(atPath: $0))?[.size] as? Int ?? 0) > 0 }
     guard !candidates.isEmpty else { return nil }
     let path = candidates[rng.below(candidates.count)]
@@ -43,7 +44,7 @@ func snapshot(_ root: String) -> [String: Data] {
 /// Counts for the corruption summary.
 struct CorruptionCounts { var store = 0, bundle = 0, backup = 0, sync = 0, detected = 0, harmless = 0 }
 
-@MainActor func corruptTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random,
+@MainActor func corruptTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout SplitMix64,
                   _ counts: inout CorruptionCounts) -> (String, String?) {
     do { try template.copy(to: dir) } catch { return ("setup", "\(error)") }
     let fm = FileManager.default

@@ -1,6 +1,7 @@
 // Crash trials: a command (or a server, or a delivery) killed mid-work, then fsck, the
 // acknowledged effect, and a retry (see main.swift).
 import Foundation
+import SatchelStore
 
 struct Operation: Sendable {
     var name: String
@@ -61,7 +62,7 @@ func fsckClean(_ runner: Runner, _ dir: String) -> (Bool, String) {
 
 /// Runs `args` and kills it: half the time at a random fault point (1...points), half after a
 /// random delay (0..<milliseconds). Returns the outcome and how it was stopped.
-func killedRun(_ runner: Runner, _ args: [String], _ rng: inout Random, points: Int, milliseconds: Int) -> (Outcome, String) {
+func killedRun(_ runner: Runner, _ args: [String], _ rng: inout SplitMix64, points: Int, milliseconds: Int) -> (Outcome, String) {
     if rng.below(2) == 0 {
         let nth = 1 + rng.below(points)
         return (runner.run(args, fault: "op=any,nth=\(nth),errno=kill"), "fault kill at point \(nth)")
@@ -92,7 +93,7 @@ func gatewayLog(_ path: String) -> [String] {
 }
 
 /// `serve` killed in the middle of a workstation's push.
-@MainActor func serveTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random) -> (String, String?) {
+@MainActor func serveTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout SplitMix64) -> (String, String?) {
     do { try template.copy(to: dir) } catch { return ("serve", "setup: \(error)") }
     let byFault = rng.below(2) == 0
     let nth = 1 + rng.below(60)
@@ -141,7 +142,7 @@ func gatewayLog(_ path: String) -> [String] {
 }
 
 /// `outbox deliver` killed while it hands notifications to the gateway.
-@MainActor func deliverTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random) -> (String, String?) {
+@MainActor func deliverTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout SplitMix64) -> (String, String?) {
     do { try template.copy(to: dir) } catch { return ("deliver", "setup: \(error)") }
     let log = dir + "/gateway.log"
     let args = ["outbox", "deliver", "--store", dir + "/outbox", "--retry-after", "0",
@@ -176,7 +177,7 @@ func gatewayLog(_ path: String) -> [String] {
 @MainActor var killedTrials = 0
 
 /// One crash trial of an operation drawn from `only` (nil: any).
-@MainActor func crashTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout Random,
+@MainActor func crashTrial(_ runner: Runner, _ template: Template, _ dir: String, _ rng: inout SplitMix64,
                            only: Set<String>?) -> (String, String?) {
     let names = (operations.map(\.name) + ["serve", "deliver"]).filter { only?.contains($0) ?? true }
     let name = names[rng.below(names.count)]

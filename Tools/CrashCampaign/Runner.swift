@@ -1,18 +1,6 @@
 // Running `satchel` processes: the seeded random source, outcomes, servers, stopping.
 import Foundation
-
-/// SplitMix64: small, seedable, reproducible.
-struct Random {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-}
+import SatchelStore
 
 struct Outcome {
     var status: Int32

@@ -29,6 +29,7 @@
 // Exit status 0 when every trial passed; the seed of each failing trial is printed so it can be
 // replayed with --trials 1 --seed S.
 import Foundation
+import SatchelStore
 
 struct Options {
     var mode = "crash"
@@ -109,7 +110,7 @@ var counts = CorruptionCounts()
 let started = Date()
 for trial in 0..<options.trials {
     let seed = options.seed &+ UInt64(trial)
-    var rng = Random(state: seed)
+    var rng = SplitMix64(seed: seed)
     let dir = work + "/trial-\(trial)"
     let (label, failure) = options.mode == "corrupt"
         ? corruptTrial(runner, template, dir, &rng, &counts)

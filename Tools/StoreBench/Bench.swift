@@ -31,31 +31,20 @@ struct Options {
 
     static func parse(_ args: [String]) throws -> Options {
         var options = Options()
-        var i = 0
-        func value() throws -> String {
-            i += 1
-            guard i < args.count else { throw BenchError("\(args[i - 1]) needs a value\n\(usage)") }
-            return args[i]
-        }
-        func number() throws -> Int {
-            let text = try value()
-            guard let n = Int(text), n > 0 else { throw BenchError("not a positive number: \(text)") }
-            return n
-        }
-        while i < args.count {
-            switch args[i] {
-            case "--runs": options.runs = try number()
-            case "--dir": options.directory = try value()
+        var arguments = BenchArguments(args, usage: usage)
+        while let flag = arguments.next() {
+            switch flag {
+            case "--runs": options.runs = try arguments.number()
+            case "--dir": options.directory = try arguments.value()
             case "--large": options.large = true
-            case "--objects": options.objects = try number()
-            case "--loose": options.looseSubset = try number()
-            case "--attach-mib": options.attachMiB = try number()
-            case "--large-mib": options.largeMiB = try number()
+            case "--objects": options.objects = try arguments.number()
+            case "--loose": options.looseSubset = try arguments.number()
+            case "--attach-mib": options.attachMiB = try arguments.number()
+            case "--large-mib": options.largeMiB = try arguments.number()
             case "--keep": options.keep = true
             case "-h", "--help": print(usage); exit(0)
-            default: throw BenchError("unknown argument \(args[i])\n\(usage)")
+            default: throw arguments.unknown()
             }
-            i += 1
         }
         options.looseSubset = min(options.looseSubset, options.objects)
         return options

@@ -6,22 +6,6 @@ import Musl
 #endif
 import SatchelStore
 
-/// splitmix64: deterministic, seedable, fast.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    mutating func unit() -> Double { Double(next() >> 11) / 9_007_199_254_740_992.0 }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
-
 /// Deterministic English-like messages: words drawn from a frequency-ordered vocabulary with a
 /// skewed (Zipf-like) distribution, sentences with capitals and punctuation, paragraphs,
 /// occasional numbers, a subject line and a unique reference, so every object is distinct and

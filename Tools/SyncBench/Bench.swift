@@ -31,41 +31,25 @@ struct Options {
     static func parse(_ args: [String]) throws -> Options {
         var options = Options()
         var maxSize = Int.max
-        var i = 0
-        func value() throws -> String {
-            i += 1
-            guard i < args.count else { throw BenchError("\(args[i - 1]) needs a value\n\(usage)") }
-            return args[i]
-        }
-        func number() throws -> Int {
-            let text = try value()
-            guard let n = Int(text.replacingOccurrences(of: "_", with: "")), n > 0 else {
-                throw BenchError("not a positive number: \(text)")
-            }
-            return n
-        }
-        while i < args.count {
-            switch args[i] {
-            case "--max": maxSize = try number()
+        var arguments = BenchArguments(args, usage: usage)
+        while let flag = arguments.next() {
+            switch flag {
+            case "--max": maxSize = try arguments.number()
             case "--sizes":
-                options.sizes = try value().split(separator: ",").map {
+                options.sizes = try arguments.value().split(separator: ",").map {
                     guard let n = Int($0), n > 0 else { throw BenchError("bad size \($0)") }
                     return n
                 }
-            case "--changed": options.changed = try number()
-            case "--runs": options.runs = try number()
-            case "--dir": options.directory = try value()
+            case "--changed": options.changed = try arguments.number()
+            case "--runs": options.runs = try arguments.number()
+            case "--dir": options.directory = try arguments.value()
             case "--no-git": options.git = false
-            case "--bulk":
-                let text = try value()
-                guard let n = Int(text), n >= 0 else { throw BenchError("--bulk needs a number ≥ 0") }
-                options.bulkPatients = n
+            case "--bulk": options.bulkPatients = try arguments.number(minimum: 0)
             case "--keep": options.keep = true
-            case "--profile": options.profile = try value()
+            case "--profile": options.profile = try arguments.value()
             case "-h", "--help": print(usage); exit(0)
-            default: throw BenchError("unknown argument \(args[i])\n\(usage)")
+            default: throw arguments.unknown()
             }
-            i += 1
         }
         options.sizes = options.sizes.filter { $0 <= maxSize }.sorted()
         guard !options.sizes.isEmpty else { throw BenchError("no store size left under --max") }

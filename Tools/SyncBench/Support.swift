@@ -96,32 +96,3 @@ enum ResultFile {
     }
 }
 
-/// Text helpers.
-enum Fmt {
-    static func f(_ x: Double, _ decimals: Int = 1) -> String {
-        if x.isNaN { return "n/a" }
-        return String(format: "%.\(decimals)f", x)
-    }
-
-    static func grouped(_ n: Int) -> String {
-        let digits = String(abs(n))
-        var out = ""
-        for (i, c) in digits.enumerated() {
-            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
-            out.append(c)
-        }
-        return n < 0 ? "-" + out : out
-    }
-
-    static func ms(_ seconds: Double) -> String { f(seconds * 1000, 1) }
-    static func mib(_ kib: Int) -> String { f(Double(kib) / 1024, 1) }
-    static func kb(_ bytes: UInt64) -> String { f(Double(bytes) / 1000, 1) }
-    static func mb(_ bytes: UInt64) -> String { f(Double(bytes) / 1e6, 2) }
-}
-
-func median(_ values: [Double]) -> Double {
-    guard !values.isEmpty else { return .nan }
-    let sorted = values.sorted()
-    let mid = sorted.count / 2
-    return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}

@@ -6,19 +6,6 @@ import SatchelMessaging
 import SatchelStore
 import SatchelSync
 
-/// A small, fast, seeded generator (SplitMix64): the same seed replays the same history.
-public struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Deterministic simulation: four workstations and a portal, random operations, partitions,
 /// bundles duplicated, reordered and lost, a crash in the middle of an apply, a laptop lost and
 /// restored from a backup under a new replica ID. Each history starts from a copy of one

@@ -9,6 +9,23 @@ struct ZlibStatus: Error, Sendable, CustomStringConvertible {
     var description: String { "zlib status \(code)" }
 }
 
+/// A zeroed `z_stream`, set up by zlib's `initialize` (deflateInit2 or inflateInit2). The only
+/// failure those can report for valid arguments is out of memory, which is fatal.
+private func newStream(_ initialize: (UnsafeMutablePointer<z_stream>) -> Int32) -> UnsafeMutablePointer<z_stream> {
+    let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    stream.initialize(to: z_stream())
+    let status = initialize(stream)
+    precondition(status == Z_OK, "zlib init failed with \(status): out of memory")
+    return stream
+}
+
+/// Ends (deflateEnd or inflateEnd) and frees a stream made by `newStream`.
+private func freeStream(_ stream: UnsafeMutablePointer<z_stream>, _ end: (UnsafeMutablePointer<z_stream>) -> Int32) {
+    _ = end(stream)
+    stream.deinitialize(count: 1)
+    stream.deallocate()
+}
+
 /// A reusable zlib (RFC 1950) compressor. `reset()` between objects instead of a new
 /// instance: init+end per object is ~3.5× slower for small objects.
 final class Deflater {
@@ -16,18 +33,11 @@ final class Deflater {
     private var output: [UInt8]
 
     init(level: Int32 = 1, outputCapacity: Int = 256 * 1024) {
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
+        stream = newStream { satchel_deflateInit2($0, level, 15) }
         output = [UInt8](repeating: 0, count: outputCapacity)
-        let status = satchel_deflateInit2(stream, level, 15)
-        precondition(status == Z_OK, "deflateInit2 failed with \(status): out of memory")
     }
 
-    deinit {
-        deflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
-    }
+    deinit { freeStream(stream, deflateEnd) }
 
     func reset() {
         deflateReset(stream)
@@ -112,18 +122,11 @@ final class Inflater {
     fileprivate(set) var finished = false
 
     init(outputCapacity: Int = 256 * 1024) {
-        stream = .allocate(capacity: 1)
-        stream.initialize(to: z_stream())
+        stream = newStream { satchel_inflateInit2($0, 15) }
         output = [UInt8](repeating: 0, count: outputCapacity)
-        let status = satchel_inflateInit2(stream, 15)
-        precondition(status == Z_OK, "inflateInit2 failed with \(status): out of memory")
     }
 
-    deinit {
-        inflateEnd(stream)
-        stream.deinitialize(count: 1)
-        stream.deallocate()
-    }
+    deinit { freeStream(stream, inflateEnd) }
 
     func reset() {
         inflateReset(stream)

@@ -162,19 +162,7 @@ public final class PackStreamReader: ByteSource {
             let target = UnsafeMutableRawBufferPointer(rebasing: buffer[0..<limit])
             while produced == 0 {
                 guard !inflater.finished else { throw StoreError(.corrupt, "pack entry \(count) is shorter than its header says") }
-                if inputStart == inputEnd { try fillInput() }
-                guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends inside entry \(count)") }
-                let start = inputStart
-                let step: (consumed: Int, produced: Int)
-                do {
-                    step = try input.withUnsafeBytes { raw in
-                        try inflater.step(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd]), into: target)
-                    }
-                } catch is ZlibStatus {
-                    throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream")
-                }
-                input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + step.consumed)])) }
-                inputStart += step.consumed
+                let step = try inflateStep(into: target)
                 produced = step.produced
                 if step.consumed == 0 && step.produced == 0 && !inflater.finished {
                     throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream (no progress)")
@@ -221,26 +209,31 @@ public final class PackStreamReader: ByteSource {
         return VerifiedPayload(kind: entry.kind, bytes: bytes, id: id)
     }
 
+    /// One inflate step of the current entry into `target`, from the buffered input (refilled
+    /// when empty); the consumed input goes into the pack checksum.
+    private func inflateStep(into target: UnsafeMutableRawBufferPointer) throws -> (consumed: Int, produced: Int) {
+        if inputStart == inputEnd { try fillInput() }
+        guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends inside entry \(count)") }
+        let start = inputStart
+        let step: (consumed: Int, produced: Int)
+        do {
+            step = try input.withUnsafeBytes { raw in
+                try inflater.step(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd]), into: target)
+            }
+        } catch is ZlibStatus {
+            throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream")
+        }
+        input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + step.consumed)])) }
+        inputStart += step.consumed
+        return step
+    }
+
     private func endEntry(_ entry: (kind: ObjectKind, length: UInt64, compressed: Bool)) throws {
         if entry.compressed {
             // The zlib stream must end exactly here: one byte more of output is refused.
             var probe: UInt8 = 0
             while !inflater.finished {
-                if inputStart == inputEnd { try fillInput() }
-                guard inputStart < inputEnd else { throw StoreError(.truncated, "pack stream ends inside entry \(count)") }
-                let start = inputStart
-                let step: (consumed: Int, produced: Int)
-                do {
-                    step = try input.withUnsafeBytes { raw in
-                        try withUnsafeMutableBytes(of: &probe) { out in
-                            try inflater.step(UnsafeRawBufferPointer(rebasing: raw[inputStart..<inputEnd]), into: out)
-                        }
-                    }
-                } catch is ZlibStatus {
-                    throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream")
-                }
-                input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + step.consumed)])) }
-                inputStart += step.consumed
+                let step = try withUnsafeMutableBytes(of: &probe) { try inflateStep(into: $0) }
                 if step.produced > 0 {
                     throw StoreError(.corrupt, "pack entry \(count) is longer than its header says")
                 }

@@ -44,16 +44,8 @@ struct BundleObjects {
         guard let id = event.object else {
             throw SyncError(.badInput, "thread \(thread.id) lists a message without its object")
         }
-        let message: MessageManifest
-        if let m = messages[id] {
-            message = m
-        } else {
-            guard inBundle[id] == nil else { throw SyncError(.badInput, "thread \(thread.id) names object \(id.short) as a message, but it is not one") }
-            guard store.contains(id) else { throw missing(id, "message object") }
-            guard case .message(let m) = try loadAny(id) else {
-                throw SyncError(.badInput, "thread \(thread.id) names object \(id.short) as a message, but it is not one")
-            }
-            message = m
+        let message = try named(id, "message", in: thread, bundled: messages[id]) {
+            if case .message(let m) = $0 { m } else { nil }
         }
         guard message.id == event.message, message.thread == thread.id, message.sent == event.at,
               event.by == nil || event.by == message.author else {
@@ -68,16 +60,8 @@ struct BundleObjects {
             guard event.legacy else { throw SyncError(.badInput, "thread \(thread.id) lists an event without its object") }
             return
         }
-        let object: ThreadEvent
-        if let e = events[id] {
-            object = e
-        } else {
-            guard inBundle[id] == nil else { throw SyncError(.badInput, "thread \(thread.id) names object \(id.short) as an event, but it is not one") }
-            guard store.contains(id) else { throw missing(id, "event object") }
-            guard case .event(let e) = try loadAny(id) else {
-                throw SyncError(.badInput, "thread \(thread.id) names object \(id.short) as an event, but it is not one")
-            }
-            object = e
+        let object = try named(id, "event", in: thread, bundled: events[id]) {
+            if case .event(let e) = $0 { e } else { nil }
         }
         guard ThreadManifest.Event(object, object: id) == event, object.thread == thread.id else {
             throw SyncError(.badInput, "thread \(thread.id) lists event \(id.short) with details that its object contradicts")
@@ -184,6 +168,19 @@ struct BundleObjects {
     }
 
     private enum Expect { case any, message, event, blob(UInt64) }
+
+    /// The manifest `id` that `thread` names as a `what` ("message", "event"): `bundled` (this
+    /// bundle's, already decoded) or the store's. An object of another kind (in the bundle or
+    /// the store) is refused; one that neither holds is a missing prerequisite.
+    private func named<T>(_ id: ObjectID, _ what: String, in thread: ThreadManifest, bundled: T?,
+                          _ extract: (AnyManifest) -> T?) throws -> T {
+        if let bundled { return bundled }
+        let wrongKind = SyncError(.badInput, "thread \(thread.id) names object \(id.short) as \(what == "event" ? "an" : "a") \(what), but it is not one")
+        guard inBundle[id] == nil else { throw wrongKind }
+        guard store.contains(id) else { throw missing(id, "\(what) object") }
+        guard let manifest = extract(try loadAny(id)) else { throw wrongKind }
+        return manifest
+    }
 
     private func loadAny(_ id: ObjectID) throws -> AnyManifest {
         try repository.loadAny(id)

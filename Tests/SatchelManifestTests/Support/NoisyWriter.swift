@@ -1,5 +1,6 @@
 @testable import SatchelManifest
 import SatchelTestSupport
+import SatchelStore
 
 /// Writes a ``ManifestElement`` tree as a non-canonical but equivalent document: shuffled
 /// attributes, random insignificant whitespace and comments, either quote style, a namespace

@@ -1,5 +1,6 @@
 /// A small seeded generator (SplitMix64): the same seed gives the same sequence on every
-/// platform, so a failing randomized test can be replayed from its seed.
+/// platform. Generated content (``GeneratedSource``), benchmarks, simulators and randomized
+/// tests use it, so that any run can be replayed from its seed. Not for secrets.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     /// The generator's state; each call to ``next()`` advances it.
     public var state: UInt64
@@ -16,6 +17,9 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return z ^ (z >> 31)
     }
 
-    /// A number in `0..<n` (0 when `n` ≤ 1), by modulo: slightly biased, fine for tests.
+    /// A number in `0..<n` (0 when `n` ≤ 1), by modulo: slightly biased, fine for workloads.
     public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+
+    /// Uniform in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / 9_007_199_254_740_992.0 }
 }
