@@ -177,6 +177,21 @@ public final class ObjectStore: Sendable {
         throw firstError ?? StoreError(.notFound, "object \(id) is not in the store", object: id)
     }
 
+    /// Writes object `id` (declared `kind` and `length`) into `sink` as the deflate blocks the
+    /// store already holds, when a pack holds it zlib-encoded: no inflate-and-deflate-again
+    /// (``DeflateSink/splice(_:contentAdler:contentLength:blocks:)``). The object is inflated
+    /// once to check it against its ID and CRC, its content going to `content` (to hash it into
+    /// a container's checksum). Returns false, having written nothing, when no pack holds it
+    /// compressed (a loose object's stream also holds its header, so it cannot be spliced).
+    /// Damage throws, after which the sink is unusable.
+    public func spliceDeflated(_ id: ObjectID, kind: ObjectKind, length: UInt64, into sink: DeflateSink,
+                               content: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+        for pack in packSet.locate(id) {
+            if try pack.spliceEntry(id, kind: kind, length: length, into: sink, content: content) { return true }
+        }
+        return false
+    }
+
     /// Reads a whole payload into memory, verified. Refuses payloads over `limit` bytes, so a
     /// caller can never be made to load an attachment by mistake.
     public func read(_ id: ObjectID, limit: Int = 64 << 20) throws -> (kind: ObjectKind, bytes: [UInt8]) {

@@ -1,7 +1,7 @@
 import Foundation
 import SatchelManifest
 import SatchelMessaging
-import SatchelStore
+@testable import SatchelStore
 import SatchelTestSupport
 import Testing
 @testable import SatchelSync
@@ -97,6 +97,48 @@ import Testing
         let out = clinic.root + "/fetched.txt"
         try portal.exportAttachment(attachment, to: out)
         #expect(Array(try Data(contentsOf: URL(fileURLWithPath: out))) == payload)
+    }
+
+    /// A packed text attachment goes into the bundle as the deflate blocks the store holds
+    /// (spliced, not inflated and deflated again): a 4 KiB run from the middle of the store's
+    /// compressed entry appears in the bundle file as it is, and the attachment arrives intact.
+    @Test func aPackedTextAttachmentIsSplicedIntoTheBundleAsTheStoreHoldsIt() throws {
+        let clinic = Clinic()
+        let laptop = try clinic.store("laptop", .workstation)
+        let portal = try clinic.store("portal", .portal)
+        let payload = textBytes(6 << 20, seed: 41)  // past a batch's 4 MiB: it goes into a pack
+        let file = clinic.root + "/notes.txt"
+        try Data(payload).write(to: URL(fileURLWithPath: file))
+        let sent = try Self.send(laptop, attaching: file)
+        let blob = try laptop.attachment(thread: sent.thread, message: sent.message, name: "notes.txt").object
+        let pack = try #require(laptop.store.packSet.locate(blob).first)
+        let location = try #require(pack.index.entry(for: blob))
+        let packBytes = Array(try Data(contentsOf: URL(fileURLWithPath: pack.packPath)))
+        #expect(packBytes[Int(location.offset) + 1] == PackFormat.encodingZlib)
+        let middle = Int(location.offset + location.size / 2)
+        let run = Array(packBytes[middle..<(middle + 4096)])
+
+        let path = clinic.bundlePath()
+        _ = try SyncEngine(laptop).createBundle(for: portal.replica, to: path)
+        let bundle = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
+        let carried = Self.contains(bundle, run)
+        #expect(carried, "the store's deflate blocks are in the bundle as they are")
+        _ = try SyncEngine(portal).applyBundle(path)
+        let attachment = try portal.attachment(thread: sent.thread, message: sent.message, name: "notes.txt")
+        let out = clinic.root + "/fetched.txt"
+        try portal.exportAttachment(attachment, to: out)
+        #expect(Array(try Data(contentsOf: URL(fileURLWithPath: out))) == payload)
+        #expect(try portal.store.fsck().isClean)
+    }
+
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= haystack.count else { return false }
+        var index = 0
+        while index + needle.count <= haystack.count {
+            if haystack[index] == first && Array(haystack[index..<(index + needle.count)]) == needle { return true }
+            index += 1
+        }
+        return false
     }
 
     /// An object that is damaged in the sending store fails the bundle as it streams: no bundle

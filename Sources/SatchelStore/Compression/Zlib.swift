@@ -32,8 +32,10 @@ final class Deflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private var output: [UInt8]
 
-    init(level: Int32 = 1, outputCapacity: Int = 256 * 1024) {
-        stream = newStream { satchel_deflateInit2($0, level, 15) }
+    /// A zlib-format compressor at `level`; with `raw`, bare deflate data (no zlib header or
+    /// Adler-32 trailer: the caller frames it, as ``DeflateSink`` does).
+    init(level: Int32 = 1, outputCapacity: Int = 256 * 1024, raw: Bool = false) {
+        stream = newStream { satchel_deflateInit2($0, level, raw ? -15 : 15) }
         output = [UInt8](repeating: 0, count: outputCapacity)
     }
 
@@ -72,6 +74,26 @@ final class Deflater {
             }
         }
         stream.pointee.next_in = nil
+    }
+
+    /// Flushes everything fed so far and aligns the output to a byte boundary
+    /// (`Z_SYNC_FLUSH`: the output ends with an empty stored block). The window is kept.
+    func syncFlush(into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let capacity = output.count
+        try output.withUnsafeMutableBytes { out in
+            let base = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            stream.pointee.next_in = nil
+            stream.pointee.avail_in = 0
+            while true {
+                stream.pointee.next_out = base
+                stream.pointee.avail_out = uInt(capacity)
+                let status = deflate(stream, Z_SYNC_FLUSH)
+                guard status == Z_OK || status == Z_BUF_ERROR else { throw ZlibStatus(code: status) }
+                let produced = capacity - Int(stream.pointee.avail_out)
+                if produced > 0 { try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced)) }
+                if stream.pointee.avail_out != 0 { break }
+            }
+        }
     }
 
     /// Changes the compression level mid-stream. Everything fed so far is first flushed to a
@@ -195,25 +217,51 @@ extension Inflater {
 
 /// A streaming zlib (RFC 1950) compressor that hands its output to a closure: for writing one
 /// large compressed stream (a bundle) in bounded memory. The level can change mid-stream
-/// (``setLevel(_:)``), e.g. to 0 around data that is compressed already.
+/// (``setLevel(_:)``), e.g. to 0 around data that is compressed already, and the deflate blocks
+/// of an object the store holds compressed can be spliced in as they are
+/// (``ObjectStore/spliceDeflated(_:kind:length:into:content:)``) instead of being inflated and
+/// deflated again. The zlib framing (header, Adler-32 trailer) is written here around raw
+/// deflate data, so the bytes are exactly those of zlib's own zlib-format stream when nothing
+/// is spliced.
 public final class DeflateSink {
     private let deflater: Deflater
     private let output: (UnsafeRawBufferPointer) throws -> Void
     /// The current zlib level (0 = store).
     public private(set) var level: Int32
+    private let initialLevel: Int32
+    private var started = false
     private var finished = false
+    private var adler: UInt = 1
 
     /// Starts a stream at `level`; compressed bytes go to `output` as they are produced.
     public init(level: Int32 = 6, output: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.level = level
-        deflater = Deflater(level: level)
+        initialLevel = level
+        deflater = Deflater(level: level, raw: true)
         self.output = output
+    }
+
+    /// The two-byte zlib header zlib writes for a 32 KiB window at `level` (RFC 1950: CMF,
+    /// then FLG with FLEVEL and FCHECK so that the pair is a multiple of 31).
+    static func zlibHeader(level: Int32) -> [UInt8] {
+        let flevel: UInt16 = level < 2 ? 0 : level < 6 ? 1 : level == 6 ? 2 : 3
+        var header: UInt16 = (0x78 << 8) | (flevel << 6)
+        header += 31 - header % 31
+        return [UInt8(header >> 8), UInt8(header & 0xFF)]
+    }
+
+    private func start() throws {
+        precondition(!finished, "DeflateSink used after finish")
+        guard !started else { return }
+        started = true
+        try Self.zlibHeader(level: initialLevel).withUnsafeBytes { try output($0) }
     }
 
     /// Compresses `bytes` at the current level.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        precondition(!finished, "DeflateSink used after finish")
-        guard !bytes.isEmpty else { return }
+        try start()
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
+        adler = Self.adler32(adler, UnsafeRawBufferPointer(start: base, count: bytes.count))
         try deflater.compress(bytes, finish: false, into: output)
     }
 
@@ -224,7 +272,7 @@ public final class DeflateSink {
 
     /// Switches to `level` (0 = store) for the bytes written from now on.
     public func setLevel(_ level: Int32) throws {
-        precondition(!finished, "DeflateSink used after finish")
+        try start()
         guard level != self.level else { return }
         try deflater.setLevel(level, into: output)
         self.level = level
@@ -232,12 +280,177 @@ public final class DeflateSink {
 
     /// Ends the stream (writes the final block and the Adler-32 trailer).
     public func finish() throws {
-        precondition(!finished, "DeflateSink finished twice")
+        try start()
         finished = true
         try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: output)
+        var trailer: [UInt8] = []
+        BigEndian.append(&trailer, UInt32(truncatingIfNeeded: adler))
+        try trailer.withUnsafeBytes { try output($0) }
+    }
+
+    /// Splices in the deflate blocks of a standalone zlib stream whose content (`contentLength`
+    /// bytes with Adler-32 `contentAdler`) comes next in this stream. `layout` says where the
+    /// stream's final block starts and where its deflate data ends; `blocks` hands over the
+    /// deflate data (the bytes after the 2-byte zlib header, in order, at least up to the end
+    /// bit). The spliced blocks refer only to their own content (they were a stream of their
+    /// own), and what is written after them is compressed afresh, without history, so nothing
+    /// refers across the seams.
+    func splice(_ layout: DeflateLayout, contentAdler: UInt32, contentLength: UInt64,
+                blocks: (_ take: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
+        try start()
+        try deflater.syncFlush(into: output)
+        var seam = DeflateSeam(layout)
+        try blocks { try seam.copy($0, to: output) }
+        try seam.close(to: output)
+        deflater.reset()
+        adler = Self.adler32Combine(adler, UInt(contentAdler), contentLength)
+    }
+
+    static func adler32(_ adler: UInt, _ bytes: UnsafeRawBufferPointer) -> UInt {
+        guard let base = bytes.baseAddress, !bytes.isEmpty else { return adler }
+        var result = adler
+        var offset = 0
+        while offset < bytes.count {
+            let n = min(bytes.count - offset, Int(Int32.max))
+            result = CZlib.adler32(result, base.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(n))
+            offset += n
+        }
+        return result
+    }
+
+    static func adler32Combine(_ first: UInt, _ second: UInt, _ secondLength: UInt64) -> UInt {
+        // zlib combines lengths modulo 65521 (the Adler base): reduce first so that any length fits.
+        CZlib.adler32_combine(first, second, Int(secondLength % 65_521))
     }
 }
 
+/// Where the blocks of one deflate stream lie, in bits from its first byte of deflate data
+/// (after the zlib header): the first bit of the final block (its BFINAL bit) and the bit after
+/// the final block's end-of-block code.
+struct DeflateLayout: Equatable {
+    var finalBlockBit: UInt64
+    var endBit: UInt64
+    /// Bytes of deflate data that hold bits before ``endBit``.
+    var bytes: UInt64 { (endBit + 7) / 8 }
+}
+
+/// Copies the deflate data of a standalone stream into another stream, so that it can be
+/// followed by more blocks: the final block's BFINAL bit is cleared, and after its end an empty
+/// stored block (3 header bits, padding, `00 00 FF FF`) brings the output back to a byte
+/// boundary. Bits after the end in the last byte are zeroed; bytes past it are dropped.
+struct DeflateSeam {
+    let layout: DeflateLayout
+    private var position: UInt64 = 0
+
+    init(_ layout: DeflateLayout) { self.layout = layout }
+
+    mutating func copy(_ bytes: UnsafeRawBufferPointer, to output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let total = layout.bytes
+        guard position < total, !bytes.isEmpty else {
+            position += UInt64(bytes.count)
+            return
+        }
+        let take = Int(min(UInt64(bytes.count), total - position))
+        let start = position
+        let finalByte = layout.finalBlockBit / 8
+        let lastByte = total - 1
+        let touchesFinal = finalByte >= start && finalByte < start + UInt64(take)
+        let touchesLast = lastByte < start + UInt64(take) && layout.endBit % 8 != 0
+        position += UInt64(bytes.count)
+        if !touchesFinal && !touchesLast {
+            try output(UnsafeRawBufferPointer(rebasing: bytes[0..<take]))
+            return
+        }
+        var edited = Array(bytes[0..<take])
+        if touchesFinal {
+            edited[Int(finalByte - start)] &= ~(UInt8(1) << UInt8(layout.finalBlockBit % 8))
+        }
+        if touchesLast {
+            edited[Int(lastByte - start)] &= UInt8((1 << Int(layout.endBit % 8)) - 1)
+        }
+        try edited.withUnsafeBytes { try output($0) }
+    }
+
+    /// Ends the copied blocks with an empty, non-final stored block.
+    func close(to output: (UnsafeRawBufferPointer) throws -> Void) throws {
+        precondition(position >= layout.bytes, "DeflateSeam closed before all of its deflate data was copied")
+        // The stored block's 3 header bits (BFINAL 0, BTYPE 00) fit in the last byte when at
+        // least 3 of its bits are unused; else they start a new (zero) byte. Then LEN and NLEN.
+        let used = Int(layout.endBit % 8)
+        let tail: [UInt8] = (used == 0 || used > 5 ? [0x00] : []) + [0x00, 0x00, 0xFF, 0xFF]
+        try tail.withUnsafeBytes { try output($0) }
+    }
+}
+
+/// Inflates one zlib stream block by block (`Z_BLOCK`), noting its ``DeflateLayout``: the
+/// first pass of a splice, which also checks the stream and yields its content.
+final class DeflateLayoutScanner {
+    private let stream: UnsafeMutablePointer<z_stream>
+    private var output: [UInt8]
+    private(set) var finished = false
+    private var finalBlockBit: UInt64 = 0
+    private var endBit: UInt64?
+
+    init(outputCapacity: Int = 256 * 1024) {
+        stream = newStream { satchel_inflateInit2($0, 15) }
+        output = [UInt8](repeating: 0, count: outputCapacity)
+    }
+
+    deinit { freeStream(stream, inflateEnd) }
+
+    /// The layout, once the stream has ended.
+    var layout: DeflateLayout? {
+        guard finished, let endBit else { return nil }
+        return DeflateLayout(finalBlockBit: finalBlockBit, endBit: endBit)
+    }
+
+    /// Feeds compressed bytes; content goes to `sink`. Returns the bytes consumed (fewer than
+    /// given only when the stream ended inside `input`).
+    @discardableResult
+    func scan(_ input: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        if input.isEmpty || finished { return 0 }
+        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
+        stream.pointee.avail_in = uInt(input.count)
+        let capacity = output.count
+        try output.withUnsafeMutableBytes { out in
+            let base = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
+            while true {
+                stream.pointee.next_out = base
+                stream.pointee.avail_out = uInt(capacity)
+                let status = inflate(stream, Z_BLOCK)
+                let produced = capacity - Int(stream.pointee.avail_out)
+                if produced > 0 { try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced)) }
+                if status == Z_STREAM_END {
+                    finished = true
+                    break
+                }
+                if status == Z_BUF_ERROR && stream.pointee.avail_in == 0 { break }
+                guard status == Z_OK else { throw ZlibStatus(code: status) }
+                noteBoundary()
+                if stream.pointee.avail_in == 0 && stream.pointee.avail_out != 0 { break }
+            }
+        }
+        let consumed = input.count - Int(stream.pointee.avail_in)
+        stream.pointee.next_in = nil
+        return consumed
+    }
+
+    /// At a block boundary (zlib's data_type: +128 at a boundary, +64 once the final block has
+    /// begun, low bits the unused bits of the last byte taken), the bit where the next block
+    /// starts, or where the deflate data ends after the final block.
+    private func noteBoundary() {
+        let type = Int(stream.pointee.data_type)
+        guard type & 128 != 0 else { return }
+        let consumedBits = UInt64(stream.pointee.total_in) * 8 - UInt64(type & 63)
+        guard consumedBits >= 16 else { return }
+        let bit = consumedBits - 16  // after the 2-byte zlib header
+        if type & 64 != 0 {
+            endBit = bit
+        } else {
+            finalBlockBit = bit
+        }
+    }
+}
 /// A ``ByteSource`` that inflates one zlib (RFC 1950) stream pulled from another source, in
 /// bounded memory. `read` returns 0 exactly at the end of the compressed stream; a source that
 /// ends first is `.truncated`, a damaged stream `.corrupt`. ``finish()`` checks that nothing

@@ -60,9 +60,17 @@ public final class PackStreamWriter {
     /// and verified on the way (a damaged or different object throws; the stream is then unusable).
     /// `payload` is told when the payload starts, with its first bytes (to pick a compression
     /// level for what follows), and again with nil when it has ended.
+    ///
+    /// With `splicingInto`, the sink this pack stream is being compressed into, an object the
+    /// store holds compressed in a pack goes in as its deflate blocks
+    /// (``ObjectStore/spliceDeflated(_:kind:length:into:content:)``) and `payload` is not called.
     public func add(_ id: ObjectID, kind: ObjectKind, length: UInt64, from store: ObjectStore,
+                    splicingInto sink: DeflateSink? = nil,
                     payload: (_ firstBytes: UnsafeRawBufferPointer?) throws -> Void = { _ in }) throws {
         try begin(kind, length: length)
+        if let sink, try store.spliceDeflated(id, kind: kind, length: length, into: sink, content: { sha.update(bufferPointer: $0) }) {
+            return
+        }
         var written: UInt64 = 0
         let found = try store.read(id) { chunk in
             if written == 0 && !chunk.isEmpty { try payload(chunk) }

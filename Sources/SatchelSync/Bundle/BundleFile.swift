@@ -163,7 +163,9 @@ enum BundleFile {
                     continue
                 }
                 let choose = object.kind == .blob && object.length >= storedBlobMinimum
-                try pack.add(object.id, kind: object.kind, length: object.length, from: store) { first in
+                // A large blob the store holds compressed goes in as its own deflate blocks.
+                let splice = object.kind == .blob && object.length >= largeBlobMinimum ? sink : nil
+                try pack.add(object.id, kind: object.kind, length: object.length, from: store, splicingInto: splice) { first in
                     guard choose else { return }
                     guard let first else { return try sink.setLevel(level) }
                     let sample = UnsafeRawBufferPointer(rebasing: first.prefix(probe.policy.sampleLength))
