@@ -79,6 +79,12 @@ final class Deflater {
     /// Flushes everything fed so far and aligns the output to a byte boundary
     /// (`Z_SYNC_FLUSH`: the output ends with an empty stored block). The window is kept.
     func syncFlush(into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try drain(Z_SYNC_FLUSH, into: sink)
+    }
+
+    /// Runs deflate with `flush` and no new input until zlib leaves output space unused (it
+    /// has nothing left to write).
+    private func drain(_ flush: Int32, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
         let capacity = output.count
         try output.withUnsafeMutableBytes { out in
             let base = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
@@ -87,7 +93,7 @@ final class Deflater {
             while true {
                 stream.pointee.next_out = base
                 stream.pointee.avail_out = uInt(capacity)
-                let status = deflate(stream, Z_SYNC_FLUSH)
+                let status = deflate(stream, flush)
                 guard status == Z_OK || status == Z_BUF_ERROR else { throw ZlibStatus(code: status) }
                 let produced = capacity - Int(stream.pointee.avail_out)
                 if produced > 0 { try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced)) }
@@ -100,21 +106,10 @@ final class Deflater {
     /// block boundary (`Z_BLOCK`) at the old level, so the new level applies exactly to the
     /// bytes fed after this call; the window (history) is kept. Costs a few bytes per switch.
     func setLevel(_ level: Int32, into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try drain(Z_BLOCK, into: sink)
         let capacity = output.count
         try output.withUnsafeMutableBytes { out in
             let base = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            stream.pointee.next_in = nil
-            stream.pointee.avail_in = 0
-            // Flush pending input until zlib leaves output space unused (it has nothing left).
-            while true {
-                stream.pointee.next_out = base
-                stream.pointee.avail_out = uInt(capacity)
-                let status = deflate(stream, Z_BLOCK)
-                guard status == Z_OK || status == Z_BUF_ERROR else { throw ZlibStatus(code: status) }
-                let produced = capacity - Int(stream.pointee.avail_out)
-                if produced > 0 { try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced)) }
-                if stream.pointee.avail_out != 0 { break }
-            }
             while true {
                 stream.pointee.next_out = base
                 stream.pointee.avail_out = uInt(capacity)

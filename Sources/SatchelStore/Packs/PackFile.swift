@@ -35,17 +35,24 @@ final class PackFile: Sendable {
         -> (kind: ObjectKind, length: UInt64)?
     {
         guard let location = index.entry(for: id) else { return nil }
+        return try withEntry(id) { fd in
+            let result = try Self.decodeEntry(fd, location: location, sink: sink)
+            guard result.id == id else {
+                throw StoreError(.corrupt, "pack entry for \(id.short) hashes to \(result.id.short)")
+            }
+            return (result.kind, result.length)
+        }
+    }
+
+    /// Runs `body` on the open pack file; store errors it throws name the pack and `id`.
+    private func withEntry<T>(_ id: ObjectID, _ body: (FileDescriptor) throws -> T) throws -> T {
         let fd: FileDescriptor
         do { fd = try FileIO.openRead(packPath) } catch {
             throw StoreError.io(error, path: packPath, "cannot open pack")
         }
         return try FileIO.closeAfter(fd) { fd in
             do {
-                let result = try Self.decodeEntry(fd, location: location, sink: sink)
-                guard result.id == id else {
-                    throw StoreError(.corrupt, "pack entry for \(id.short) hashes to \(result.id.short)")
-                }
-                return (result.kind, result.length)
+                return try body(fd)
             } catch var error as StoreError {
                 error.path = packPath
                 error.object = id
@@ -165,18 +172,8 @@ final class PackFile: Sendable {
     func spliceEntry(_ id: ObjectID, kind: ObjectKind, length: UInt64, into sink: DeflateSink,
                      content: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
         guard let location = index.entry(for: id) else { return false }
-        let fd: FileDescriptor
-        do { fd = try FileIO.openRead(packPath) } catch {
-            throw StoreError.io(error, path: packPath, "cannot open pack")
-        }
-        return try FileIO.closeAfter(fd) { fd in
-            do {
-                return try Self.splice(fd, location: location, kind: kind, length: length, into: sink, content: content)
-            } catch var error as StoreError {
-                error.path = packPath
-                error.object = id
-                throw error
-            }
+        return try withEntry(id) { fd in
+            try Self.splice(fd, location: location, kind: kind, length: length, into: sink, content: content)
         }
     }
 
