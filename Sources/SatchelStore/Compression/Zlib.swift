@@ -152,10 +152,14 @@ final class Inflater {
 
     /// Feeds compressed bytes; decompressed output goes to `sink`. Returns how many input
     /// bytes were consumed (less than all only when the stream ended inside `input`).
+    /// With `boundaries`, inflate stops at every deflate block boundary (`Z_BLOCK`) and
+    /// `boundaries` is called after every step (to read `data_type` and `total_in`).
     @discardableResult
     func decompress(_ input: UnsafeRawBufferPointer,
-                    into sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+                    into sink: (UnsafeRawBufferPointer) throws -> Void,
+                    boundaries: ((z_stream) -> Void)? = nil) throws -> Int {
         if input.isEmpty || finished { return 0 }
+        let flush = boundaries == nil ? Z_NO_FLUSH : Z_BLOCK
         stream.pointee.next_in = UnsafeMutablePointer(
             mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(input.count)
@@ -165,7 +169,7 @@ final class Inflater {
             while true {
                 stream.pointee.next_out = base
                 stream.pointee.avail_out = uInt(capacity)
-                let status = inflate(stream, Z_NO_FLUSH)
+                let status = inflate(stream, flush)
                 let produced = capacity - Int(stream.pointee.avail_out)
                 if produced > 0 {
                     try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced))
@@ -176,6 +180,7 @@ final class Inflater {
                 }
                 if status == Z_BUF_ERROR && stream.pointee.avail_in == 0 { break }
                 guard status == Z_OK else { throw ZlibStatus(code: status) }
+                boundaries?(stream.pointee)
                 if stream.pointee.avail_in == 0 && stream.pointee.avail_out != 0 { break }
             }
         }
@@ -380,22 +385,17 @@ struct DeflateSeam {
 /// Inflates one zlib stream block by block (`Z_BLOCK`), noting its ``DeflateLayout``: the
 /// first pass of a splice, which also checks the stream and yields its content.
 final class DeflateLayoutScanner {
-    private let stream: UnsafeMutablePointer<z_stream>
-    private var output: [UInt8]
-    private(set) var finished = false
+    private let inflater: Inflater
     private var finalBlockBit: UInt64 = 0
     private var endBit: UInt64?
 
     init(outputCapacity: Int = 256 * 1024) {
-        stream = newStream { satchel_inflateInit2($0, 15) }
-        output = [UInt8](repeating: 0, count: outputCapacity)
+        inflater = Inflater(outputCapacity: outputCapacity)
     }
-
-    deinit { freeStream(stream, inflateEnd) }
 
     /// The layout, once the stream has ended.
     var layout: DeflateLayout? {
-        guard finished, let endBit else { return nil }
+        guard inflater.finished, let endBit else { return nil }
         return DeflateLayout(finalBlockBit: finalBlockBit, endBit: endBit)
     }
 
@@ -403,40 +403,16 @@ final class DeflateLayoutScanner {
     /// given only when the stream ended inside `input`).
     @discardableResult
     func scan(_ input: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
-        if input.isEmpty || finished { return 0 }
-        stream.pointee.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
-        stream.pointee.avail_in = uInt(input.count)
-        let capacity = output.count
-        try output.withUnsafeMutableBytes { out in
-            let base = out.baseAddress!.assumingMemoryBound(to: Bytef.self)
-            while true {
-                stream.pointee.next_out = base
-                stream.pointee.avail_out = uInt(capacity)
-                let status = inflate(stream, Z_BLOCK)
-                let produced = capacity - Int(stream.pointee.avail_out)
-                if produced > 0 { try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced)) }
-                if status == Z_STREAM_END {
-                    finished = true
-                    break
-                }
-                if status == Z_BUF_ERROR && stream.pointee.avail_in == 0 { break }
-                guard status == Z_OK else { throw ZlibStatus(code: status) }
-                noteBoundary()
-                if stream.pointee.avail_in == 0 && stream.pointee.avail_out != 0 { break }
-            }
-        }
-        let consumed = input.count - Int(stream.pointee.avail_in)
-        stream.pointee.next_in = nil
-        return consumed
+        try inflater.decompress(input, into: sink) { self.noteBoundary($0) }
     }
 
     /// At a block boundary (zlib's data_type: +128 at a boundary, +64 once the final block has
-    /// begun, low bits the unused bits of the last byte taken), the bit where the next block
-    /// starts, or where the deflate data ends after the final block.
-    private func noteBoundary() {
-        let type = Int(stream.pointee.data_type)
+    /// begun, the low bits the unused bits of the last byte taken), the bit where the next
+    /// block starts, or where the deflate data ends after the final block.
+    private func noteBoundary(_ stream: z_stream) {
+        let type = Int(stream.data_type)
         guard type & 128 != 0 else { return }
-        let consumedBits = UInt64(stream.pointee.total_in) * 8 - UInt64(type & 63)
+        let consumedBits = UInt64(stream.total_in) * 8 - UInt64(type & 63)
         guard consumedBits >= 16 else { return }
         let bit = consumedBits - 16  // after the 2-byte zlib header
         if type & 64 != 0 {
@@ -446,6 +422,7 @@ final class DeflateLayoutScanner {
         }
     }
 }
+
 /// A ``ByteSource`` that inflates one zlib (RFC 1950) stream pulled from another source, in
 /// bounded memory. `read` returns 0 exactly at the end of the compressed stream; a source that
 /// ends first is `.truncated`, a damaged stream `.corrupt`. ``finish()`` checks that nothing
