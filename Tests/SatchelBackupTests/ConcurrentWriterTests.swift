@@ -1,5 +1,5 @@
 import Foundation
-import SatchelBackup
+@testable import SatchelBackup
 import SatchelMessaging
 import SatchelStore
 import Synchronization
@@ -9,6 +9,45 @@ import Testing
 /// transaction) are never torn: every archive restores, every ref's closure is complete, every
 /// thread's messages all have their staff envelopes, and fsck is clean.
 @Suite struct ConcurrentWriterTests {
+    /// A writer that never pauses cannot starve a snapshot: with no optimistic attempts at all,
+    /// the snapshot holds the change-log lock, waits for the change in flight, and returns a
+    /// consistent set of refs while the writer keeps going around it (it must not deadlock on
+    /// the lock it holds, nor make the writer fail).
+    @Test func aSnapshotUnderTheChangeLogLockAlwaysSucceedsAgainstANonStopWriter() throws {
+        let ws = Workspace()
+        let laptop = try ws.store("laptop")
+        let first = try compose(laptop, bcc: ["nursing"])
+        let stop = Atomic<Bool>(false)
+        let writes = Atomic<Int>(0)
+        let writer = Thread {
+            do {
+                let repository = try Repository.open(at: ws.path("laptop"))
+                var i = 0
+                while !stop.load(ordering: .relaxed) {
+                    _ = try repository.reply(thread: first.thread, as: "s2", body: .text("note \(i)"))
+                    i += 1
+                    writes.add(1, ordering: .relaxed)
+                }
+            } catch {
+                Issue.record("writer failed: \(error)")
+            }
+        }
+        writer.start()
+        defer {
+            stop.store(true, ordering: .relaxed)
+            while !writer.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        while writes.load(ordering: .relaxed) < 3 { Thread.sleep(forTimeInterval: 0.01) }
+        for _ in 0..<10 {
+            let started = Date()
+            let refs = try RefSnapshot.take(laptop.store, optimistic: 0)
+            #expect(Date().timeIntervalSince(started) < 5)
+            let head = try #require(refs.first { $0.name.rawValue == "threads/\(first.thread)" })
+            #expect(laptop.store.contains(head.id))
+        }
+        #expect(writes.load(ordering: .relaxed) > 3)
+    }
+
     @Test func backupsOfALiveStoreAreConsistent() throws {
         let ws = Workspace()
         let laptop = try ws.store("laptop")

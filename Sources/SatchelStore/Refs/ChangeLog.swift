@@ -69,6 +69,15 @@ public final class ChangeLog: Sendable {
         return try body()
     }
 
+    /// Runs `body` while no ref change can begin: every ref change appends its record under
+    /// the change-log lock before it touches a ref, and `body` holds that lock (so it must not
+    /// call this log's other methods). Changes already past their record may still finish.
+    /// For a reader that needs a quiet moment, such as a backup's ref snapshot, once optimistic
+    /// attempts have failed; writers wait meanwhile (up to their lock wait), so keep it short.
+    public func withAppendsHeld<T>(_ body: () throws -> T) throws -> T {
+        try withLock(body)
+    }
+
     /// The log's epoch (created with the log).
     public func epoch() throws -> String {
         try withLock { try ensureFile() }
