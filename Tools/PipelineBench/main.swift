@@ -33,12 +33,8 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-}
 
-func f(_ value: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", value) }
+func f(_ value: Double, _ digits: Int = 2) -> String { Fmt.f(value, digits) }
 
 // MARK: (a) 1,000 one-patient sends → bundle → apply → show every thread
 
