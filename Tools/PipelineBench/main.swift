@@ -33,7 +33,6 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-
 func f(_ value: Double, _ digits: Int = 2) -> String { Fmt.f(value, digits) }
 
 // MARK: (a) 1,000 one-patient sends → bundle → apply → show every thread
