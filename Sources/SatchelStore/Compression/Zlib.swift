@@ -412,8 +412,9 @@ final class DeflateLayoutScanner {
     private func noteBoundary(_ stream: z_stream) {
         let type = Int(stream.data_type)
         guard type & 128 != 0 else { return }
-        let consumedBits = UInt64(stream.total_in) * 8 - UInt64(type & 63)
-        guard consumedBits >= 16 else { return }
+        let (taken, overflow) = UInt64(stream.total_in).multipliedReportingOverflow(by: 8)
+        guard !overflow, taken >= UInt64(type & 63) + 16 else { return }
+        let consumedBits = taken - UInt64(type & 63)
         let bit = consumedBits - 16  // after the 2-byte zlib header
         if type & 64 != 0 {
             endBit = bit
