@@ -17,27 +17,11 @@ import Testing
         let ws = Workspace()
         let laptop = try ws.store("laptop")
         let first = try compose(laptop, bcc: ["nursing"])
-        let stop = Atomic<Bool>(false)
-        let writes = Atomic<Int>(0)
-        let writer = Thread {
-            do {
-                let repository = try Repository.open(at: ws.path("laptop"))
-                var i = 0
-                while !stop.load(ordering: .relaxed) {
-                    _ = try repository.reply(thread: first.thread, as: "s2", body: .text("note \(i)"))
-                    i += 1
-                    writes.add(1, ordering: .relaxed)
-                }
-            } catch {
-                Issue.record("writer failed: \(error)")
-            }
+        let writer = NonStopWriter(store: ws.path("laptop")) { repository, i in
+            _ = try repository.reply(thread: first.thread, as: "s2", body: .text("note \(i)"))
         }
-        writer.start()
-        defer {
-            stop.store(true, ordering: .relaxed)
-            while !writer.isFinished { Thread.sleep(forTimeInterval: 0.01) }
-        }
-        while writes.load(ordering: .relaxed) < 3 { Thread.sleep(forTimeInterval: 0.01) }
+        defer { writer.stop() }
+        while writer.writes < 3 { Thread.sleep(forTimeInterval: 0.01) }
         for _ in 0..<10 {
             let started = Date()
             let refs = try RefSnapshot.take(laptop.store, optimistic: 0)
@@ -45,33 +29,20 @@ import Testing
             let head = try #require(refs.first { $0.name.rawValue == "threads/\(first.thread)" })
             #expect(laptop.store.contains(head.id))
         }
-        #expect(writes.load(ordering: .relaxed) > 3)
+        #expect(writer.writes > 3)
     }
 
     @Test func backupsOfALiveStoreAreConsistent() throws {
         let ws = Workspace()
         let laptop = try ws.store("laptop")
         let first = try compose(laptop, bcc: ["nursing"])
-        let stop = Atomic<Bool>(false)
-        let writes = Atomic<Int>(0)
-        let writer = Thread {
-            do {
-                let repository = try Repository.open(at: ws.path("laptop"))
-                var i = 0
-                while !stop.load(ordering: .relaxed) {
-                    if i % 2 == 0 {
-                        try compose(repository, patient: i % 4 == 0 ? "p1" : "p2", subject: "Bulk \(i)", bcc: ["nursing"])
-                    } else {
-                        _ = try repository.reply(thread: first.thread, as: "s2", body: .text("note \(i)"))
-                    }
-                    i += 1
-                    writes.add(1, ordering: .relaxed)
-                }
-            } catch {
-                Issue.record("writer failed: \(error)")
+        let writer = NonStopWriter(store: ws.path("laptop")) { repository, i in
+            if i % 2 == 0 {
+                try compose(repository, patient: i % 4 == 0 ? "p1" : "p2", subject: "Bulk \(i)", bcc: ["nursing"])
+            } else {
+                _ = try repository.reply(thread: first.thread, as: "s2", body: .text("note \(i)"))
             }
         }
-        writer.start()
         var archives: [String] = []
         let deadline = Date().addingTimeInterval(20)
         while archives.count < 4 && Date() < deadline {
@@ -79,9 +50,8 @@ import Testing
             try Backup.create(laptop, to: archive, options: try fastOptions())
             archives.append(archive)
         }
-        stop.store(true, ordering: .relaxed)
-        while !writer.isFinished { Thread.sleep(forTimeInterval: 0.01) }
-        #expect(writes.load(ordering: .relaxed) > 0)
+        writer.stop()
+        #expect(writer.writes > 0)
         #expect(archives.count == 4)
         for (i, archive) in archives.enumerated() {
             #expect(try Backup.verify(archive, passphrase: nil).isClean)
@@ -102,5 +72,40 @@ import Testing
             }
             #expect(envelopes.isSubset(of: messageRefs), "an envelope without its thread: a torn snapshot")
         }
+    }
+}
+
+/// A thread that runs `write` on its own repository of `store` over and over (`i` counting
+/// from 0) until ``stop()``; a failing write is recorded as a test issue and ends it.
+final class NonStopWriter: Sendable {
+    private let stopping = Atomic<Bool>(false)
+    private let count = Atomic<Int>(0)
+    private let finished = Atomic<Bool>(false)
+
+    init(store: String, _ write: @escaping @Sendable (Repository, Int) throws -> Void) {
+        let thread = Thread { [self] in
+            defer { finished.store(true, ordering: .releasing) }
+            do {
+                let repository = try Repository.open(at: store)
+                var i = 0
+                while !stopping.load(ordering: .relaxed) {
+                    try write(repository, i)
+                    i += 1
+                    count.add(1, ordering: .relaxed)
+                }
+            } catch {
+                Issue.record("writer failed: \(error)")
+            }
+        }
+        thread.start()
+    }
+
+    /// Writes completed so far.
+    var writes: Int { count.load(ordering: .relaxed) }
+
+    /// Asks the writer to stop and waits until it has.
+    func stop() {
+        stopping.store(true, ordering: .relaxed)
+        while !finished.load(ordering: .acquiring) { Thread.sleep(forTimeInterval: 0.01) }
     }
 }
