@@ -221,8 +221,9 @@ extension Inflater {
 /// of an object the store holds compressed can be spliced in as they are
 /// (``ObjectStore/spliceDeflated(_:kind:length:into:content:)``) instead of being inflated and
 /// deflated again. The zlib framing (header, Adler-32 trailer) is written here around raw
-/// deflate data, so the bytes are exactly those of zlib's own zlib-format stream when nothing
-/// is spliced.
+/// deflate data; when nothing is spliced, the bytes are exactly those of zlib's own
+/// zlib-format stream started at the same level (1 to 9; at 0 zlib sizes its first stored
+/// block around its header).
 public final class DeflateSink {
     private let deflater: Deflater
     private let output: (UnsafeRawBufferPointer) throws -> Void
