@@ -11,8 +11,8 @@ import Testing
 @Suite struct ConcurrentWriterTests {
     /// A writer that never pauses cannot starve a snapshot: with no optimistic attempts at all,
     /// the snapshot holds the change-log lock, waits for the change in flight, and returns a
-    /// consistent set of refs while the writer keeps going around it (it must not deadlock on
-    /// the lock it holds, nor make the writer fail).
+    /// consistent set of refs; once it releases the lock the writer goes on (the snapshot must
+    /// not deadlock on the lock it holds, nor make the writer fail).
     @Test func aSnapshotUnderTheChangeLogLockAlwaysSucceedsAgainstANonStopWriter() throws {
         let ws = Workspace()
         let laptop = try ws.store("laptop")
@@ -21,15 +21,21 @@ import Testing
             _ = try repository.reply(thread: first.thread, as: "s2", body: .text("note \(i)"))
         }
         defer { writer.stop() }
-        while writer.writes < 3 { Thread.sleep(forTimeInterval: 0.01) }
-        for _ in 0..<10 {
+        let warmUp = Date().addingTimeInterval(60)
+        while writer.writes < 3 && Date() < warmUp { Thread.sleep(forTimeInterval: 0.01) }
+        try #require(writer.writes >= 3, "the writer did not get going")
+        for round in 0..<5 {
             let started = Date()
             let refs = try RefSnapshot.take(laptop.store, optimistic: 0)
-            #expect(Date().timeIntervalSince(started) < 5)
+            #expect(Date().timeIntervalSince(started) < 10, "round \(round)")
             let head = try #require(refs.first { $0.name.rawValue == "threads/\(first.thread)" })
             #expect(laptop.store.contains(head.id))
+            // The lock is released again: the writer goes on (it waits while a snapshot holds it).
+            let before = writer.writes
+            let deadline = Date().addingTimeInterval(30)
+            while writer.writes == before && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            #expect(writer.writes > before, "round \(round): the writer made no progress after the snapshot")
         }
-        #expect(writer.writes > 3)
     }
 
     @Test func backupsOfALiveStoreAreConsistent() throws {
