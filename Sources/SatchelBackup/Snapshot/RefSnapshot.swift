@@ -17,7 +17,8 @@ import SatchelStore
 /// A writer that never pauses could starve that forever, so after `optimistic` failed attempts
 /// the snapshot holds the change-log lock (``ChangeLog/withAppendsHeld(_:)``): no change can
 /// begin, the ones already past their record finish within milliseconds, and the double
-/// collect then succeeds. Writers wait for at most `heldSeconds`. Only a transaction whose
+/// collect then succeeds. Writers wait about `heldSeconds` at most (the lock is given up after
+/// the first collect that ends past it). Only a transaction whose
 /// process died half-way (its journal stays until the next open rolls it forward) still
 /// makes it report `.busy`.
 enum RefSnapshot {

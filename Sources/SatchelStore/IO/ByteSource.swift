@@ -75,7 +75,7 @@ public struct GeneratedSource: ByteSource {
     /// Random bytes (incompressible) or English-like text (compressible), from a seed.
     public enum Pattern: Sendable { case random(seed: UInt64), text(seed: UInt64) }
     private var remaining: UInt64
-    private var state: UInt64
+    private var generator: SplitMix64
     private let pattern: Pattern
 
     /// A source of `length` bytes of `pattern`.
@@ -83,15 +83,11 @@ public struct GeneratedSource: ByteSource {
         remaining = length
         self.pattern = pattern
         switch pattern {
-        case .random(let seed), .text(let seed): state = seed &+ 0x9E37_79B9_7F4A_7C15
+        case .random(let seed), .text(let seed): generator = SplitMix64(seed: seed &+ 0x9E37_79B9_7F4A_7C15)
         }
     }
 
-    private mutating func next() -> UInt64 {
-        var generator = SplitMix64(seed: state)
-        defer { state = generator.state }
-        return generator.next()
-    }
+    private mutating func next() -> UInt64 { generator.next() }
 
     /// Generates the next bytes; 0 after `length` bytes.
     public mutating func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
