@@ -242,6 +242,7 @@ let package = Package(
             dependencies: [
                 "SatchelStore", "SatchelTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -1,6 +1,7 @@
 import SatchelStore
 
-/// Constants of the backup archive layout (docs/FORMAT.md, "Backup archives"):
+/// Constants of the backup archive layout (docs/FORMAT.md, "Backup archives"), a
+/// ``SealedFile``:
 ///
 /// ```
 /// 0      8   magic "SATCHBAK"
@@ -13,22 +14,18 @@ import SatchelStore
 /// end-32 32  SHA-256 of every preceding byte
 /// ```
 enum ArchiveFormat {
-    static let magic: [UInt8] = Array("SATCHBAK".utf8)
-    static let version: UInt32 = 1
+    static let layout = SealedFile.Layout(name: "backup archive", magic: "SATCHBAK", version: 1, prefixSize: 20)
     static let sha256Code: UInt32 = 1
-    static let prefixSize = 20
     static let macSize = 32
-    static let checksumSize = 32
     static let tagSize = 16
     static let maxHeaderBytes = 256 << 20
     /// Plaintext bytes per encrypted chunk.
     static let defaultChunkSize = 1 << 20
 
     static func prefix(headerLength: Int) -> [UInt8] {
-        var bytes = magic
-        BigEndian.append(&bytes, version)
-        BigEndian.append(&bytes, sha256Code)
-        BigEndian.append(&bytes, UInt32(headerLength))
-        return bytes
+        layout.prefix {
+            BigEndian.append(&$0, sha256Code)
+            BigEndian.append(&$0, UInt32(headerLength))
+        }
     }
 }

@@ -53,9 +53,8 @@ struct ChunkCipher: Sendable {
 
 /// Pulls the plaintext of an encrypted body, one authenticated chunk at a time.
 final class DecryptingSource: ByteSource {
-    private let fd: FileDescriptor
+    private var body: any ByteSource
     private let cipher: ChunkCipher
-    private let offset: Int64
     private let chunks: Int64
     private let bodyLength: Int64
     private var nextChunk: Int64 = 0
@@ -64,12 +63,12 @@ final class DecryptingSource: ByteSource {
     private var plainStart = 0
     let plaintextLength: Int64
 
-    init(fd: FileDescriptor, offset: Int64, end: Int64, cipher: ChunkCipher) throws {
-        self.fd = fd
+    /// Decrypts `body`, the `length` bytes of sealed chunks.
+    init(_ body: any ByteSource, length: Int64, cipher: ChunkCipher) throws {
+        self.body = body
         self.cipher = cipher
-        self.offset = offset
-        bodyLength = end - offset
-        (chunks, plaintextLength) = try cipher.layout(bodyLength: bodyLength)
+        bodyLength = length
+        (chunks, plaintextLength) = try cipher.layout(bodyLength: length)
         sealed = [UInt8](repeating: 0, count: cipher.chunkSize + ArchiveFormat.tagSize)
     }
 
@@ -77,17 +76,9 @@ final class DecryptingSource: ByteSource {
         if plainStart == plain.count {
             guard nextChunk < chunks else { return 0 }
             let sealedChunk = Int64(cipher.chunkSize + ArchiveFormat.tagSize)
-            let start = nextChunk * sealedChunk
-            let length = Int(min(sealedChunk, bodyLength - start))
-            var got = 0
-            while got < length {
-                let n = try sealed.withUnsafeMutableBytes { raw in
-                    try fd.read(fromAbsoluteOffset: offset + start + Int64(got),
-                                into: UnsafeMutableRawBufferPointer(rebasing: raw[got..<length]))
-                }
-                if n == 0 { throw BackupError.damaged("archive is truncated inside encrypted chunk \(nextChunk)") }
-                got += n
-            }
+            let length = Int(min(sealedChunk, bodyLength - nextChunk * sealedChunk))
+            let got = try sealed.withUnsafeMutableBytes { try body.readFully(into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<length])) }
+            guard got == length else { throw BackupError.damaged("archive is truncated inside encrypted chunk \(nextChunk)") }
             plain = try sealed.withUnsafeBytes { raw in
                 try cipher.open(UnsafeRawBufferPointer(rebasing: raw[0..<length]), index: UInt64(nextChunk),
                                 final: nextChunk == chunks - 1)

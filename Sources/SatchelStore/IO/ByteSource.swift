@@ -120,3 +120,17 @@ public struct GeneratedSource: ByteSource {
         return n
     }
 }
+
+extension ByteSource {
+    /// Reads until `buffer` is full or the source ends; returns the bytes read (fewer than
+    /// `buffer.count` only at the end).
+    public mutating func readFully(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        var filled = 0
+        while filled < buffer.count {
+            let n = try read(into: UnsafeMutableRawBufferPointer(rebasing: buffer[filled...]))
+            if n == 0 { break }
+            filled += n
+        }
+        return filled
+    }
+}

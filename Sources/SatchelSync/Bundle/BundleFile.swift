@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import SatchelManifest
 import SatchelStore
@@ -19,9 +18,11 @@ import SystemPackage
 /// Header and pack are compressed together so that near-identical manifests (and the header's
 /// heads) share one deflate window; blobs that are compressed already travel at level 0.
 enum BundleFile {
-    static let magic: [UInt8] = Array("SATCHBDL".utf8)
-    static let version: UInt32 = 2
-    static let prefixSize = 24
+    /// The sealed-file framing (magic, version, 24-byte prefix, trailing SHA-256).
+    static let layout = SealedFile.Layout(name: "bundle", magic: "SATCHBDL", version: 2, prefixSize: 24)
+    static var magic: [UInt8] { layout.magic }
+    static var version: UInt32 { layout.version }
+    static var prefixSize: Int { layout.prefixSize }
     static let maxHeaderBytes = 64 << 20
     /// Pack header (16) + trailer (40): the smallest valid pack.
     static let minimumPackBytes: UInt64 = 56
@@ -53,31 +54,24 @@ enum BundleFile {
     private static func writeFile(header: BundleHeader, packLength: UInt64, to path: String, mode: DurableFile.Mode,
                                   body: (DeflateSink) throws -> Void) throws -> UInt64 {
         let headerBytes = try header.encoded()
-        var prefix = magic
-        BigEndian.append(&prefix, version)
-        BigEndian.append(&prefix, UInt32(headerBytes.count))
-        BigEndian.append(&prefix, packLength)
-
-        let out = try DurableFile(creating: path, mode: mode)
-        var sha = SHA256()
-        func emit(_ bytes: UnsafeRawBufferPointer) throws {
-            sha.update(bufferPointer: bytes)
-            try out.write(bytes)
+        guard headerBytes.count <= maxHeaderBytes else {
+            throw SyncError(.badInput, "the bundle header is \(headerBytes.count) bytes, over the \(maxHeaderBytes)-byte limit")
         }
+        let prefix = layout.prefix {
+            BigEndian.append(&$0, UInt32(headerBytes.count))
+            BigEndian.append(&$0, packLength)
+        }
+        let out = try SealedFile.Writer(creating: path, prefix: prefix, mode: mode)
         do {
-            try prefix.withUnsafeBytes { try emit($0) }
-            let sink = DeflateSink(level: level) { try emit($0) }
+            let sink = DeflateSink(level: level) { try out.write($0) }
             try sink.write(headerBytes)
             try body(sink)
             try sink.finish()
-            try out.write(Array(sha.finalize()))
         } catch {
             out.discard()
             throw error
         }
-        let total = out.count
-        try out.publish()
-        return total
+        return try out.seal()
     }
 
     /// One object of a bundle being written by ``write(header:objects:from:to:mode:)``: a
@@ -116,14 +110,9 @@ enum BundleFile {
             }
             if reader == nil { reader = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) }
             var bytes = [UInt8](repeating: 0, count: Int(length))
-            var filled = 0
-            while filled < bytes.count {
-                let n = try bytes.withUnsafeMutableBytes {
-                    try reader!.read(fromAbsoluteOffset: readOffset + Int64(filled), into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...]))
-                }
-                guard n > 0 else { throw StoreError(.truncated, "the bundle's manifest spool ends early", path: path) }
-                filled += n
-            }
+            var source = FileRangeSource(reader!, offset: readOffset, end: Int64.max)
+            let filled = try bytes.withUnsafeMutableBytes { try source.readFully(into: $0) }
+            guard filled == bytes.count else { throw StoreError(.truncated, "the bundle's manifest spool ends early", path: path) }
             readOffset += Int64(filled)
             return bytes
         }
@@ -132,7 +121,7 @@ enum BundleFile {
             file?.discard()
             if let reader { try? reader.close() }
             reader = nil
-            try? FileManager.default.removeItem(atPath: path)
+            try? InputFile.remove(path)
         }
     }
 
@@ -270,22 +259,18 @@ enum BundleFile {
     /// An opened, checksum-verified bundle: its header, and the decompressing stream positioned
     /// at the start of its pack.
     final class Opened {
-        let fd: FileDescriptor
         let header: BundleHeader
         let packLength: UInt64
         let bytes: UInt64
+        private let file: SealedFile
         private let stream: InflatingSource
-        /// Set when the checksum is checked as the stream is read (``open(_:checksumFirst:)``).
-        private let deferred: ChecksummingSource?
 
-        fileprivate init(fd: FileDescriptor, header: BundleHeader, packLength: UInt64, bytes: UInt64, stream: InflatingSource,
-                         deferred: ChecksummingSource?) {
-            self.fd = fd
+        fileprivate init(file: SealedFile, header: BundleHeader, packLength: UInt64, stream: InflatingSource) {
+            self.file = file
             self.header = header
             self.packLength = packLength
-            self.bytes = bytes
+            self.bytes = UInt64(file.size)
             self.stream = stream
-            self.deferred = deferred
         }
 
         /// Reads the pack (once) as it streams out of the decompressor.
@@ -294,12 +279,13 @@ enum BundleFile {
         }
 
         /// After the pack was read completely: the compressed stream must end exactly there,
-        /// with nothing after it before the checksum.
+        /// with nothing after it before the checksum, and (opened with `checksumFirst: false`)
+        /// the checksum computed as the file was read must match.
         func finish() throws {
-            do { try stream.finish() } catch let error as StoreError {
-                throw SyncError(.badInput, "bundle is damaged: \(error.message)")
-            }
-            if let deferred { try deferred.check() }
+            do {
+                try stream.finish()
+                try file.finish()
+            } catch { throw BundleFile.error(error) }
         }
 
         /// Writes the raw pack bytes to a new file at `path` (tests, tooling).
@@ -317,38 +303,7 @@ enum BundleFile {
             try out.publish()
         }
 
-        func close() { try? fd.close() }
-    }
-
-    /// The bytes `[offset, end)` of a bundle file, hashed as they are read; ``check()`` then
-    /// compares the hash of the whole file before the trailer with the trailer. One read of the
-    /// file serves both the checksum and the content.
-    final class ChecksummingSource: ByteSource {
-        private var range: FileRangeSource
-        private var sha = SHA256()
-        private let trailerOffset: Int64
-
-        init(_ fd: FileDescriptor, prefix: [UInt8], offset: Int64, end: Int64) {
-            range = FileRangeSource(fd, offset: offset, end: end)
-            trailerOffset = end
-            sha.update(data: prefix)
-        }
-
-        func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-            let n = try range.read(into: buffer)
-            sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            return n
-        }
-
-        /// After everything up to the trailer was read: the trailer must match.
-        func check() throws {
-            guard range.position == trailerOffset else { throw SyncError(.badInput, "bundle is truncated") }
-            var trailer = [UInt8](repeating: 0, count: 32)
-            let n = try trailer.withUnsafeMutableBytes { try range.descriptor.read(fromAbsoluteOffset: trailerOffset, into: $0) }
-            guard n == 32, Array(sha.finalize()) == trailer else {
-                throw SyncError(.badInput, "bundle checksum does not match: the file is damaged, truncated or tampered with")
-            }
-        }
+        func close() { file.close() }
     }
 
     /// Opens a bundle: checks magic, version, the trailing checksum over the whole file, then
@@ -359,69 +314,39 @@ enum BundleFile {
     /// stream is read and checked by ``Opened/finish()``, which the caller must reach before
     /// anything it read takes effect. Until then, a damaged file can only fail later checks.
     static func open(_ path: String, checksumFirst: Bool = true) throws -> Opened {
-        let fd: FileDescriptor
-        do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) } catch {
-            throw SyncError(.notFound, "cannot open bundle \(path)")
+        let file: SealedFile
+        do { file = try SealedFile.open(path, layout: layout, verification: checksumFirst ? .atOpen : .whileReading) } catch {
+            throw Self.error(error)
         }
         do {
-            let size = try fd.seek(offset: 0, from: .end)
-            guard size >= Int64(prefixSize + 32) else { throw SyncError(.badInput, "bundle \(path) is truncated") }
-            var prefix = [UInt8](repeating: 0, count: prefixSize)
-            _ = try prefix.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: 0, into: $0) }
-            guard Array(prefix[0..<8]) == magic else { throw SyncError(.badInput, "\(path) is not a Satchel bundle") }
-            let fileVersion = prefix.withUnsafeBytes { BigEndian.uint32($0, at: 8) }
-            guard fileVersion == version else {
-                throw SyncError(.badInput, "bundle format version \(fileVersion) is not supported (this build reads \(version))")
-            }
-            let headerLength = Int(prefix.withUnsafeBytes { BigEndian.uint32($0, at: 12) })
-            let packLength = prefix.withUnsafeBytes { BigEndian.uint64($0, at: 16) }
+            let headerLength = Int(file.prefix.withUnsafeBytes { BigEndian.uint32($0, at: 12) })
+            let packLength = file.prefix.withUnsafeBytes { BigEndian.uint64($0, at: 16) }
             guard headerLength <= maxHeaderBytes, packLength >= minimumPackBytes, packLength < UInt64(Int64.max) else {
                 throw SyncError(.badInput, "bundle header or pack length is impossible (truncated or tampered)")
             }
-            let body = size - 32
-            if !checksumFirst {
-                let source = ChecksummingSource(fd, prefix: prefix, offset: Int64(prefixSize), end: body)
-                let stream = InflatingSource(source: source)
-                let header = try readHeader(stream, length: headerLength)
-                return Opened(fd: fd, header: header, packLength: packLength, bytes: UInt64(size), stream: stream, deferred: source)
-            }
-            // Trailing checksum over everything before it.
-            var sha = SHA256()
-            var buffer = [UInt8](repeating: 0, count: 1 << 20)
-            var position: Int64 = 0
-            while position < body {
-                let want = Int(min(Int64(buffer.count), body - position))
-                let n = try buffer.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: position, into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want])) }
-                if n == 0 { throw SyncError(.badInput, "bundle is truncated") }
-                buffer.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
-                position += Int64(n)
-            }
-            var trailer = [UInt8](repeating: 0, count: 32)
-            _ = try trailer.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: body, into: $0) }
-            guard Array(sha.finalize()) == trailer else {
-                throw SyncError(.badInput, "bundle checksum does not match: the file is damaged, truncated or tampered with")
-            }
-            let stream = InflatingSource(source: FileRangeSource(fd, offset: Int64(prefixSize), end: body))
+            let stream = InflatingSource(source: file.body(from: Int64(prefixSize)))
             let header = try readHeader(stream, length: headerLength)
-            return Opened(fd: fd, header: header, packLength: packLength, bytes: UInt64(size), stream: stream, deferred: nil)
+            return Opened(file: file, header: header, packLength: packLength, stream: stream)
         } catch {
-            try? fd.close()
-            throw error
+            file.close()
+            throw Self.error(error)
         }
+    }
+
+    /// A damaged file is bad input; a missing one is not found; I/O failures pass through.
+    static func error(_ error: any Error) -> any Error {
+        guard let error = error as? StoreError else { return error }
+        if error.isDamage { return SyncError(.badInput, "bundle is damaged: \(error.message)") }
+        if error.code == .notFound { return SyncError(.notFound, error.message) }
+        return error
     }
 
     /// Inflates the header's bytes and checks its schema and capabilities.
     private static func readHeader(_ stream: InflatingSource, length: Int) throws -> BundleHeader {
         var headerBytes = [UInt8](repeating: 0, count: length)
-        do {
-            var filled = 0
-            while filled < length {
-                let n = try headerBytes.withUnsafeMutableBytes { try stream.read(into: UnsafeMutableRawBufferPointer(rebasing: $0[filled...])) }
-                guard n > 0 else { throw StoreError(.truncated, "compressed stream ends inside the header") }
-                filled += n
-            }
-        } catch let error as StoreError {
-            throw SyncError(.badInput, "bundle is damaged: \(error.message)")
+        var source: any ByteSource = stream
+        guard try headerBytes.withUnsafeMutableBytes({ try source.readFully(into: $0) }) == length else {
+            throw SyncError(.badInput, "bundle is damaged: its compressed stream ends inside the header")
         }
         let header: BundleHeader
         do { header = try BundleHeader.decode(headerBytes, trust: .untrusted) } catch {
