@@ -75,7 +75,7 @@ public enum Demo {
     /// `say` what happened, and returns the checked summary.
     public static func run(in base: String, step: (String) -> Void = { _ in }, say: (String) -> Void = { _ in }) throws -> Summary {
         let started = Date()
-        try FileManager.default.createDirectory(atPath: base, withIntermediateDirectories: true)
+        try LocalFiles.createDirectory(base)
         step("Two stores: a clinic laptop (workstation) and the patient portal.")
         let laptopPath = base + "/laptop", portalPath = base + "/portal"
         let laptop = try Repository.create(at: laptopPath, role: .workstation, name: "Front desk laptop")

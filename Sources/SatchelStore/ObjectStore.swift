@@ -23,6 +23,12 @@ public final class ObjectStore: Sendable {
     var packsDirectory: String { root + "/packs" }
     var tempDirectory: String { root + "/tmp" }
 
+    /// A new, unused path in the store's `tmp/` for a scratch file of the caller's (a bundle in
+    /// transit, a spool): `<prefix><random hex><suffix>`. The caller removes it.
+    public func scratchPath(_ prefix: String, suffix: String) -> String {
+        LocalFiles.uniquePath(in: tempDirectory, prefix: prefix, suffix: suffix)
+    }
+
     static let subdirectories = ["objects", "packs", "refs", "tmp"]
 
     /// Opens an existing store.

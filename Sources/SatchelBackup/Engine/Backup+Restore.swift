@@ -1,4 +1,4 @@
-import Foundation
+import SystemPackage
 import SatchelManifest
 import SatchelMessaging
 import SatchelStore
@@ -40,25 +40,23 @@ extension Backup {
     @discardableResult
     public static func restore(_ path: String, bases: [String] = [], to target: String, passphrase: Passphrase?,
                                progress: (@Sendable (Progress) -> Void)? = nil) throws -> RestoreSummary {
-        let fm = FileManager.default
         let target = target.count > 1 && target.hasSuffix("/") ? String(target.dropLast()) : target
-        var isDirectory: ObjCBool = false
-        let targetExists = fm.fileExists(atPath: target, isDirectory: &isDirectory)
-        if targetExists && (!isDirectory.boolValue || !((try? fm.contentsOfDirectory(atPath: target))?.isEmpty ?? false)) {
+        let targetEntry = try LocalFiles.entry(target)
+        guard targetEntry == .absent || targetEntry == .emptyDirectory else {
             throw BackupError(.targetExists, "\(target) exists and is not an empty directory; restore needs an absent or empty directory")
         }
         let archive = try OpenedArchive.open(path, passphrase: passphrase)
         let chain = try Self.chain(archive, bases: try bases.map { try OpenedArchive.open($0, passphrase: passphrase) })
         let header = archive.header
 
-        let parent = (target as NSString).deletingLastPathComponent
+        let parent = FilePath(target).removingLastComponent().string
         let parentDir = parent.isEmpty ? "." : parent
-        guard fm.fileExists(atPath: parentDir) else {
+        guard try LocalFiles.entry(parentDir) != .absent else {
             throw BackupError(.notFound, "the parent directory of \(target) does not exist")
         }
-        let temp = parentDir + "/.satchel-restore-" + UUID().uuidString
+        let temp = LocalFiles.uniquePath(in: parentDir, prefix: ".satchel-restore-")
         var published = false
-        defer { if !published { try? fm.removeItem(atPath: temp) } }
+        defer { if !published { try? LocalFiles.removeTree(temp) } }
 
         let store = try ObjectStore.create(at: temp)
         let batch = try store.batch()
@@ -127,7 +125,7 @@ extension Backup {
         try store.writeRootFile(Repository.configFile, try config.encoded())
         try Durability.syncFileSystem(temp)
 
-        if targetExists { try? fm.removeItem(atPath: target) }  // empty directory: replaced
+        // rename(2) replaces an empty directory and refuses one that is no longer empty.
         do { try Durability.rename(temp, to: target) } catch {
             throw BackupError(.targetExists, "cannot move the restored store into place at \(target): \(error)")
         }

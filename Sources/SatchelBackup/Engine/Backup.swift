@@ -71,7 +71,7 @@ public enum Backup {
     @discardableResult
     public static func create(_ repository: Repository, to path: String, options: Options = Options()) throws -> Summary {
         let store = repository.store
-        if FileManager.default.fileExists(atPath: path) {
+        guard try LocalFiles.entry(path) == .absent else {
             throw BackupError(.targetExists, "\(path) already exists; an archive is never overwritten")
         }
         let configPath = store.root + "/" + Repository.configFile
@@ -122,7 +122,7 @@ public enum Backup {
         }
         let (packPath, _, _) = try pack.sealDetached()
         sealed = true
-        defer { try? FileManager.default.removeItem(atPath: packPath) }
+        defer { try? LocalFiles.remove(packPath) }
 
         var encryption: BackupHeader.Encryption?
         var keys: ArchiveKeys?

@@ -56,7 +56,7 @@ enum RefSnapshot {
     }
 
     static func hasJournal(_ store: ObjectStore) -> Bool {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: store.root + "/tmp")) ?? []
+        let names = (try? LocalFiles.list(store.root + "/tmp")) ?? []
         return names.contains { $0.hasPrefix("txn-") && $0.hasSuffix(".journal") }
     }
 }

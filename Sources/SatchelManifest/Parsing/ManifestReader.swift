@@ -1,4 +1,6 @@
 import Foundation
+import SatchelStore
+import SystemPackage
 
 /// How far to trust the bytes being read.
 public enum ManifestTrust: Sendable {
@@ -74,13 +76,16 @@ public enum ManifestReader {
     public static func read(fileAtPath path: String, expecting vocabulary: Vocabulary? = nil,
                             trust: ManifestTrust = .untrusted,
                             limits: ParseLimits = .default) throws(ManifestError) -> ManifestElement {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw ManifestError(.io, "cannot open \(path)")
+        let fd: FileDescriptor
+        do { fd = try InputFile.open(path).fd } catch {
+            throw ManifestError(.io, "cannot open \(path)", cause: error)
         }
-        defer { try? handle.close() }
+        defer { try? fd.close() }
+        var source = FileSource(fd)
         return try read(next: {
-            let data = try handle.read(upToCount: 64 << 10) ?? Data()
-            return data.isEmpty ? nil : [UInt8](data)
+            var chunk = [UInt8](repeating: 0, count: 64 << 10)
+            let n = try chunk.withUnsafeMutableBytes { try source.read(into: $0) }
+            return n == 0 ? nil : Array(chunk[0..<n])
         }, expecting: vocabulary, trust: trust, limits: limits)
     }
 

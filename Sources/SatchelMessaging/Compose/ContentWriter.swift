@@ -51,7 +51,7 @@ struct ContentWriter {
                 // Sanitize as it streams into a temp file, then store that. A temp file left by
                 // a killed process is removed by the next open of the store (ObjectStore).
                 let temp = tempDirectory + "/rich-" + Identifier.make("") + ".tmp"
-                defer { try? InputFile.remove(temp) }
+                defer { try? LocalFiles.remove(temp) }
                 try RichText.sanitizeFile(at: path, to: temp, mode: .ephemeral)
                 let (id, length) = try putFile(temp, what: "body file")
                 return BodyReference(object: id, format: .rich, length: length)

@@ -174,7 +174,7 @@ extension Repository {
         // Turning a stored plain body into rich text must pass it through the sanitizer like any
         // new rich text: relabelling the blob would publish unsanitized markup (scripts, handlers).
         var plainCopy: String?
-        defer { if let plainCopy { try? FileManager.default.removeItem(atPath: plainCopy) } }
+        defer { if let plainCopy { try? LocalFiles.remove(plainCopy) } }
         if body == nil, let existing = draft.body, update.rich != nil, existing.format != (rich ? .rich : .plain) {
             if rich {
                 let temp = store.root + "/tmp/draft-body-" + Identifier.make("") + ".tmp"

@@ -2,6 +2,7 @@ import Foundation
 import SatchelManifest
 import SatchelStore
 import Synchronization
+import SystemPackage
 
 /// A Satchel store as the messaging layer sees it: the object store, its configuration (role,
 /// replica ID) and the ref namespaces that hold messaging state.
@@ -48,20 +49,18 @@ public final class Repository: Sendable {
     /// existing non-empty directory is refused before anything is written.
     public static func create(at path: String, role: StoreConfig.Role, name: String? = nil,
                               portalURL: String? = nil) throws -> Repository {
-        let fm = FileManager.default
-        var isDirectory: ObjCBool = false
-        let existed = fm.fileExists(atPath: path, isDirectory: &isDirectory)
-        if existed && !isDirectory.boolValue {
+        let existed: Bool
+        switch try LocalFiles.entry(path) {
+        case .absent: existed = false
+        case .emptyDirectory: existed = true
+        case .directory:
+            throw StoreError(.exists, "\(path) is not empty; a new store needs an absent or empty directory", path: path)
+        case .other:
             throw StoreError(.exists, "\(path) exists and is not a directory; a new store needs an absent or empty directory", path: path)
         }
-        if existed, !((try? fm.contentsOfDirectory(atPath: path))?.isEmpty ?? false) {
-            throw StoreError(.exists, "\(path) is not empty; a new store needs an absent or empty directory", path: path)
-        }
         // Like `git init`, missing parent directories are created.
-        let parent = (path as NSString).deletingLastPathComponent
-        if !parent.isEmpty && !fm.fileExists(atPath: parent) {
-            try fm.createDirectory(atPath: parent, withIntermediateDirectories: true)
-        }
+        let parent = FilePath(path).removingLastComponent().string
+        if !parent.isEmpty { try LocalFiles.createDirectory(parent) }
         do {
             let store = try ObjectStore.create(at: path)
             let config = StoreConfig(replica: Identifier.replica(), role: role, name: name, created: .now(),
@@ -70,9 +69,9 @@ public final class Repository: Sendable {
             return Repository(store: store, config: config)
         } catch {
             if existed {
-                for entry in (try? fm.contentsOfDirectory(atPath: path)) ?? [] { try? fm.removeItem(atPath: path + "/" + entry) }
+                for entry in (try? LocalFiles.list(path)) ?? [] { try? LocalFiles.removeTree(path + "/" + entry) }
             } else {
-                try? fm.removeItem(atPath: path)
+                try? LocalFiles.removeTree(path)
             }
             throw error
         }

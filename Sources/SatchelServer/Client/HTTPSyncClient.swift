@@ -121,13 +121,13 @@ public struct HTTPSyncClient: Sendable {
         }
 
         // Push.
-        let outgoing = store.root + "/tmp/http-push-" + UUID().uuidString + ".bundle"
-        defer { try? FileManager.default.removeItem(atPath: outgoing) }
+        let outgoing = store.scratchPath("http-push-", suffix: ".bundle")
+        defer { try? LocalFiles.remove(outgoing) }
         let known = held
         var sent = TransferSummary()
         var pushed: HTTPConnection.Result?
         for full in [false, true] {
-            try? FileManager.default.removeItem(atPath: outgoing)
+            try? LocalFiles.remove(outgoing)
             let bundle = try await Self.offload {
                 try engine.createBundle(for: portal, targetRole: role, to: outgoing, targetHas: { known.contains($0) }, full: full)
             }
@@ -158,8 +158,8 @@ public struct HTTPSyncClient: Sendable {
             throw HTTPSyncError(.badInput, "\(endpoint.display)\(HTTPSyncProtocol.Path.offer) answered with a malformed object list")
         }
         let mine = Array(offer.lazy.filter { store.contains($0) }.prefix(listLimit))
-        let incoming = store.root + "/tmp/http-pull-" + UUID().uuidString + ".bundle"
-        defer { try? FileManager.default.removeItem(atPath: incoming) }
+        let incoming = store.scratchPath("http-pull-", suffix: ".bundle")
+        defer { try? LocalFiles.remove(incoming) }
         let pulled = try await connection.send(.POST, HTTPSyncProtocol.Path.pull,
                                                headers: peerHeaders + [("Content-Type", HTTPSyncProtocol.MediaType.objectIDs)],
                                                body: .bytes(IDList.encode(mine)), into: .file(incoming, limit: bundleLimit))

@@ -140,7 +140,7 @@ struct SyncRoutes: Sendable {
             }
         }
         guard summary.bytes <= limits.maxBundleBytes else {
-            try? FileManager.default.removeItem(atPath: path)
+            try? LocalFiles.remove(path)
             throw Problem(.contentTooLarge, "the bundle for \(replica) would be \(summary.bytes) bytes, over the limit of \(limits.maxBundleBytes)")
         }
         var headers = HTTPFields()
@@ -148,7 +148,7 @@ struct SyncRoutes: Sendable {
         headers[Self.field(HTTPSyncProtocol.Header.threads)] = String(summary.threads)
         headers[Self.field(HTTPSyncProtocol.Header.objects)] = String(summary.objects)
         return Response(status: .ok, headers: headers, body: ResponseBody(contentLength: Int(summary.bytes)) { writer in
-            defer { try? FileManager.default.removeItem(atPath: path) }
+            defer { try? LocalFiles.remove(path) }
             let fd = try SystemPackage.FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
             defer { try? fd.close() }
             while true {
@@ -167,7 +167,7 @@ struct SyncRoutes: Sendable {
             throw Problem(.contentTooLarge, "the bundle is \(length) bytes, over the limit of \(limits.maxBundleBytes)")
         }
         let path = temporaryPath("in")
-        defer { try? FileManager.default.removeItem(atPath: path) }
+        defer { try? LocalFiles.remove(path) }
         let fd = try SystemPackage.FileDescriptor.open(FilePath(path), .writeOnly, options: [.create, .exclusiveCreate, .closeOnExec],
                                          permissions: [.ownerReadWrite])
         var isOpen = true  // a failed close still releases the descriptor on Linux: never close twice
@@ -234,7 +234,7 @@ struct SyncRoutes: Sendable {
     }
 
     func temporaryPath(_ kind: String) -> String {
-        repository.store.root + "/tmp/http-\(kind)-" + UUID().uuidString + ".bundle"
+        repository.store.scratchPath("http-\(kind)-", suffix: ".bundle")
     }
 
     // MARK: Authentication and errors

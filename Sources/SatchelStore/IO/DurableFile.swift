@@ -177,13 +177,6 @@ public enum InputFile {
         return status.size
     }
 
-    /// Removes a file the caller made (a temporary file); missing is not an error.
-    public static func remove(_ path: String) throws {
-        do { try Sys.unlink(path) } catch .noSuchFileOrDirectory {} catch {
-            throw StoreError.io(error, path: path, "cannot remove \(path)")
-        }
-    }
-
     /// Reads a whole regular file of at most `limit` bytes.
     public static func read(_ path: String, limit: Int) throws -> [UInt8] {
         let (fd, size) = try open(path)

@@ -93,8 +93,8 @@ enum BundleFile {
         private var reader: FileDescriptor?
         private var readOffset: Int64 = 0
 
-        init(directory: String) throws {
-            path = directory + "/spool-" + UUID().uuidString.lowercased() + ".tmp"
+        init(store: ObjectStore) {
+            path = store.scratchPath("spool-", suffix: ".tmp")
         }
 
         func append(_ bytes: [UInt8]) throws {
@@ -121,7 +121,7 @@ enum BundleFile {
             file?.discard()
             if let reader { try? reader.close() }
             reader = nil
-            try? InputFile.remove(path)
+            try? LocalFiles.remove(path)
         }
     }
 

@@ -92,7 +92,7 @@ extension SyncEngine {
         // Blobs are streamed from the store straight into the bundle (BundleFile).
         var objects: [BundleFile.Object] = []
         var kept = 0
-        let spool = try BundleFile.ManifestSpool(directory: store.root + "/tmp")
+        let spool = BundleFile.ManifestSpool(store: store)
         defer { spool.remove() }
         try store.walk(from: heads.map(\.object), skipping: acknowledged) { id, kind, length, manifest in
             if let manifest, !staffOnly { try Self.refuseStaffOnly(manifest, id: id) }

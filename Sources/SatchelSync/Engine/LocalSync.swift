@@ -20,11 +20,11 @@ extension SyncEngine {
             throw SyncError(.badInput, "both stores have replica \(other.replica); a store cannot sync with itself or its copy")
         }
         let peer = SyncEngine(other)
-        let outgoing = repository.store.root + "/tmp/sync-out-" + UUID().uuidString + ".bundle"
-        let incoming = other.store.root + "/tmp/sync-in-" + UUID().uuidString + ".bundle"
+        let outgoing = repository.store.scratchPath("sync-out-", suffix: ".bundle")
+        let incoming = other.store.scratchPath("sync-in-", suffix: ".bundle")
         defer {
-            try? FileManager.default.removeItem(atPath: outgoing)
-            try? FileManager.default.removeItem(atPath: incoming)
+            try? LocalFiles.remove(outgoing)
+            try? LocalFiles.remove(incoming)
         }
         let (sent, applied) = try transfer(from: self, to: peer, via: outgoing)
         let (received, receivedApplied) = try transfer(from: peer, to: self, via: incoming)
@@ -43,7 +43,7 @@ extension SyncEngine {
         do {
             return (summary, try target.applyBundle(path))
         } catch let error as SyncError where error.code == .missingPrerequisite {
-            try? FileManager.default.removeItem(atPath: path)
+            try? LocalFiles.remove(path)
             summary = try source.createBundle(for: target.repository.replica, targetRole: target.repository.role, to: path,
                                               targetHas: { targetStore.contains($0) }, targetRef: targetRef, full: true)
             return (summary, try target.applyBundle(path))
