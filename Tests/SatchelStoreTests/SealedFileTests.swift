@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SatchelStore
 import SatchelTestSupport
+import SystemPackage
 import Testing
 
 /// The container of bundles and archives: what the writer writes the reader opens, in both
@@ -137,5 +138,41 @@ import Testing
             try dropped.write([1, 2, 3])
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted() == ["link", "raced", "taken"])
+    }
+
+    /// A refused open closes its descriptor exactly once. Closed twice, the number may already
+    /// belong to a file another thread just opened, which then fails with EBADF (seen as a rare
+    /// "bad file descriptor" in a concurrent test): here one thread opens damaged files while
+    /// another reads a good file through descriptors of its own.
+    @Test func aRefusedOpenNeverClosesAnotherThreadsFile() async throws {
+        let dir = TemporaryDirectory()
+        let good = dir.path("good"), damaged = dir.path("damaged")
+        _ = try Self.write(randomBytes(4000, seed: 3), to: good)
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: good)))
+        bytes[100] ^= 1
+        try Data(bytes).write(to: URL(fileURLWithPath: damaged))
+        let opener = Task {
+            try await onOwnThread {
+                for _ in 0..<3000 {
+                    do {
+                        _ = try SealedFile.open(damaged, layout: Self.layout, verification: .atOpen)
+                        return "a damaged file was opened"
+                    } catch let error as StoreError where error.isDamage {}
+                }
+                return ""
+            }
+        }
+        let readerFailures = try await onOwnThread {
+            var failures = 0
+            for _ in 0..<3000 {
+                let fd = try FileDescriptor.open(FilePath(good), .readOnly)
+                var byte: UInt8 = 0
+                do { _ = try withUnsafeMutableBytes(of: &byte) { try fd.read(fromAbsoluteOffset: 0, into: $0) } } catch { failures += 1 }
+                do { try fd.close() } catch { failures += 1 }
+            }
+            return failures
+        }
+        #expect(try await opener.value == "")
+        #expect(readerFailures == 0, "reads or closes of the other thread's files failed")
     }
 }

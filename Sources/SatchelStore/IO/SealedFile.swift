@@ -110,12 +110,13 @@ public final class SealedFile {
         do { fd = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec]) } catch {
             throw StoreError.io(error, path: path, "cannot open \(layout.name) \(path)")
         }
+        let size: Int64
+        var prefix = [UInt8](repeating: 0, count: layout.prefixSize)
         do {
-            let size = try fd.seek(offset: 0, from: .end)
+            size = try fd.seek(offset: 0, from: .end)
             guard size >= Int64(layout.prefixSize + trailerSize) else {
                 throw StoreError(.truncated, "\(layout.name) \(path) is truncated (\(size) bytes)", path: path)
             }
-            var prefix = [UInt8](repeating: 0, count: layout.prefixSize)
             try readExactly(fd, at: 0, into: &prefix, path: path, name: layout.name)
             guard Array(prefix[0..<8]) == layout.magic else {
                 throw StoreError(.corrupt, "\(path) is not a Satchel \(layout.name) (bad magic)", path: path)
@@ -125,14 +126,20 @@ public final class SealedFile {
                 throw StoreError(.corrupt, "\(layout.name) format version \(version) is not supported (this build reads \(layout.version))",
                                  path: path)
             }
-            let file = SealedFile(path: path, layout: layout, descriptor: fd, size: size, prefix: prefix,
-                                  verification: verification)
-            if verification == .atOpen { try file.checkWholeFile() }
-            return file
         } catch {
             try? fd.close()
-            throw error
+            throw StoreError.io(error, path: path, "cannot read \(layout.name) \(path)")
         }
+        // From here the value owns the descriptor and alone closes it: a second close could
+        // close another thread's file that has reused the number.
+        let file = SealedFile(path: path, layout: layout, descriptor: fd, size: size, prefix: prefix, verification: verification)
+        if verification == .atOpen {
+            do { try file.checkWholeFile() } catch {
+                file.close()
+                throw error
+            }
+        }
+        return file
     }
 
     /// Exactly `count` bytes at `offset` (which must lie before the trailer); `.truncated` if the
