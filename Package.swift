@@ -264,6 +264,7 @@ let package = Package(
             dependencies: [
                 "SatchelSync", "SatchelMessaging", "SatchelStore", "SatchelManifest", "SyncCheckKit", "SatchelTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

@@ -82,10 +82,17 @@ public final class ObjectBatch {
 
     /// Adds the rest of the entry `reader` is on, adopting the ID the reader computes as it
     /// streams (no second hash): through memory while the batch may still go loose, else
-    /// straight into the pack.
+    /// straight into the pack. A zlib entry that goes into the pack is adopted as it came (no
+    /// second deflate: ``PackWriter/adopt(entryOf:kind:length:skip:)``), unless this batch
+    /// stores everything (``CompressionPolicy/never``).
     @discardableResult
     public func put(entryOf reader: PackStreamReader, kind: ObjectKind, length: UInt64) throws -> ObjectID {
         if fitsInMemory(length) { return try put(try reader.readEntry(limit: length)) }
+        if reader.entryIsCompressed && policy.compresses {
+            let result = try spill().adopt(entryOf: reader, kind: kind, length: length, skip: alreadyStored)
+            count(result.added)
+            return result.id
+        }
         var source = reader
         let result = try spill().add(kind: kind, length: length, source: &source, knownID: {
             guard let id = reader.lastID else { throw StoreError(.corrupt, "pack entry \(reader.count) was not read to its end") }

@@ -183,19 +183,21 @@ public final class ObjectStore: Sendable {
         throw firstError ?? StoreError(.notFound, "object \(id) is not in the store", object: id)
     }
 
-    /// Writes object `id` (declared `kind` and `length`) into `sink` as the deflate blocks the
-    /// store already holds, when a pack holds it zlib-encoded: no inflate-and-deflate-again
-    /// (``DeflateSink/splice(_:contentAdler:contentLength:blocks:)``). The object is inflated
-    /// once to check it against its ID and CRC, its content going to `content` (to hash it into
-    /// a container's checksum). Returns false, having written nothing, when no pack holds it
-    /// compressed (a loose object's stream also holds its header, so it cannot be spliced).
-    /// Damage throws, after which the sink is unusable.
-    public func spliceDeflated(_ id: ObjectID, kind: ObjectKind, length: UInt64, into sink: DeflateSink,
-                               content: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
+    /// An object the store holds zlib-encoded in a pack, where it lies: to copy its entry as it
+    /// is (``copy(_:to:)``) instead of inflating and deflating it again. Nil when no pack holds it
+    /// compressed (a loose object's stream also holds its header). A pack entry whose header
+    /// says another kind or length than given is damage.
+    public func packedZlibEntry(_ id: ObjectID, kind: ObjectKind, length: UInt64) throws -> PackedEntry? {
         for pack in packSet.locate(id) {
-            if try pack.spliceEntry(id, kind: kind, length: length, into: sink, content: content) { return true }
+            if let location = try pack.zlibEntry(id, kind: kind, length: length) { return PackedEntry(pack: pack, location: location) }
         }
-        return false
+        return nil
+    }
+
+    /// Streams a packed entry's bytes (entry header, then its zlib stream) to `sink`, checking
+    /// the entry's CRC (a mismatch throws once the bytes went out; the output is then unusable).
+    public func copy(_ entry: PackedEntry, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try entry.pack.copyEntry(entry.location, to: sink)
     }
 
     /// Reads a whole payload into memory, verified. Refuses payloads over `limit` bytes, so a
@@ -276,4 +278,14 @@ extension ObjectStore {
         }
         try FileIO.writeFileDurably(root + "/" + name, bytes, tempDirectory: tempDirectory)
     }
+}
+
+/// Where an object lies zlib-encoded in one of the store's packs (``ObjectStore/packedZlibEntry(_:kind:length:)``).
+public struct PackedEntry: Sendable {
+    let pack: PackFile
+    let location: PackEntryLocation
+    /// The object.
+    public var id: ObjectID { location.id }
+    /// Bytes of the entry: its 10-byte header and its zlib stream.
+    public var size: UInt64 { location.size }
 }

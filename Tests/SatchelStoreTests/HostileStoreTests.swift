@@ -147,7 +147,7 @@ import Testing
         let fd = try FileIO.openRead(pack.packPath)
         defer { try? fd.close() }
         let size = Int64(try Sys.status(fd).size)
-        let storedOnly = PackStreamReader(fd: fd, offset: 0, end: size, storedOnly: true)
+        let storedOnly = PackStreamReader(fd: fd, offset: 0, end: size, encodings: .storedOnly)
         #expect { _ = try storedOnly.next() } throws: { error in
             (error as? StoreError)?.message.contains("stored entries only") == true
         }

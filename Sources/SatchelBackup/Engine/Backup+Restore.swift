@@ -65,8 +65,8 @@ extension Backup {
             for member in chain {
                 let reader = try member.packReader()
                 while let entry = try reader.next() {
-                    var source = reader
-                    try batch.put(entry.kind, length: entry.length, from: &source)
+                    // Verified as it streams (one hash); a zlib entry is adopted as it came.
+                    try batch.put(entryOf: reader, kind: entry.kind, length: entry.length)
                     objects += 1
                     if objects % 512 == 0 { progress?(Progress(phase: .restoring, objects: objects, bytes: 0)) }
                 }

@@ -25,6 +25,9 @@ public struct CompressionPolicy: Sendable {
         return policy
     }
 
+    /// False for ``never``.
+    var compresses: Bool { minimumLength != Int.max }
+
     /// Leading bytes of formats that are compressed already.
     static let compressedMagics: [[UInt8]] = [
         [0xFF, 0xD8, 0xFF],                    // JPEG

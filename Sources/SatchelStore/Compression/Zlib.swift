@@ -32,10 +32,9 @@ final class Deflater {
     private let stream: UnsafeMutablePointer<z_stream>
     private var output: [UInt8]
 
-    /// A zlib-format compressor at `level`; with `raw`, bare deflate data (no zlib header or
-    /// Adler-32 trailer: the caller frames it, as ``DeflateSink`` does).
-    init(level: Int32 = 1, outputCapacity: Int = 256 * 1024, raw: Bool = false) {
-        stream = newStream { satchel_deflateInit2($0, level, raw ? -15 : 15) }
+    /// A zlib-format compressor at `level`.
+    init(level: Int32 = 1, outputCapacity: Int = 256 * 1024) {
+        stream = newStream { satchel_deflateInit2($0, level, 15) }
         output = [UInt8](repeating: 0, count: outputCapacity)
     }
 
@@ -74,12 +73,6 @@ final class Deflater {
             }
         }
         stream.pointee.next_in = nil
-    }
-
-    /// Flushes everything fed so far and aligns the output to a byte boundary
-    /// (`Z_SYNC_FLUSH`: the output ends with an empty stored block). The window is kept.
-    func syncFlush(into sink: (UnsafeRawBufferPointer) throws -> Void) throws {
-        try drain(Z_SYNC_FLUSH, into: sink)
     }
 
     /// Runs deflate with `flush` and no new input until zlib leaves output space unused (it
@@ -152,14 +145,10 @@ final class Inflater {
 
     /// Feeds compressed bytes; decompressed output goes to `sink`. Returns how many input
     /// bytes were consumed (less than all only when the stream ended inside `input`).
-    /// With `boundaries`, inflate stops at every deflate block boundary (`Z_BLOCK`) and
-    /// `boundaries` is called after every step (to read `data_type` and `total_in`).
     @discardableResult
     func decompress(_ input: UnsafeRawBufferPointer,
-                    into sink: (UnsafeRawBufferPointer) throws -> Void,
-                    boundaries: ((z_stream) -> Void)? = nil) throws -> Int {
+                    into sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
         if input.isEmpty || finished { return 0 }
-        let flush = boundaries == nil ? Z_NO_FLUSH : Z_BLOCK
         stream.pointee.next_in = UnsafeMutablePointer(
             mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))
         stream.pointee.avail_in = uInt(input.count)
@@ -169,7 +158,7 @@ final class Inflater {
             while true {
                 stream.pointee.next_out = base
                 stream.pointee.avail_out = uInt(capacity)
-                let status = inflate(stream, flush)
+                let status = inflate(stream, Z_NO_FLUSH)
                 let produced = capacity - Int(stream.pointee.avail_out)
                 if produced > 0 {
                     try sink(UnsafeRawBufferPointer(start: out.baseAddress, count: produced))
@@ -180,7 +169,6 @@ final class Inflater {
                 }
                 if status == Z_BUF_ERROR && stream.pointee.avail_in == 0 { break }
                 guard status == Z_OK else { throw ZlibStatus(code: status) }
-                boundaries?(stream.pointee)
                 if stream.pointee.avail_in == 0 && stream.pointee.avail_out != 0 { break }
             }
         }
@@ -217,52 +205,25 @@ extension Inflater {
 
 /// A streaming zlib (RFC 1950) compressor that hands its output to a closure: for writing one
 /// large compressed stream (a bundle) in bounded memory. The level can change mid-stream
-/// (``setLevel(_:)``), e.g. to 0 around data that is compressed already, and the deflate blocks
-/// of an object the store holds compressed can be spliced in as they are
-/// (``ObjectStore/spliceDeflated(_:kind:length:into:content:)``) instead of being inflated and
-/// deflated again. The zlib framing (header, Adler-32 trailer) is written here around raw
-/// deflate data; when nothing is spliced, the bytes are exactly those of zlib's own
-/// zlib-format stream started at the same level (1 to 9; at 0 zlib sizes its first stored
-/// block around its header).
+/// (``setLevel(_:)``), e.g. to 0 around data that is compressed already.
 public final class DeflateSink {
     private let deflater: Deflater
     private let output: (UnsafeRawBufferPointer) throws -> Void
     /// The current zlib level (0 = store).
     public private(set) var level: Int32
-    private let initialLevel: Int32
-    private var started = false
     private var finished = false
-    private var adler: UInt = 1
 
     /// Starts a stream at `level`; compressed bytes go to `output` as they are produced.
     public init(level: Int32 = 6, output: @escaping (UnsafeRawBufferPointer) throws -> Void) {
         self.level = level
-        initialLevel = level
-        deflater = Deflater(level: level, raw: true)
+        deflater = Deflater(level: level)
         self.output = output
-    }
-
-    /// The two-byte zlib header zlib writes for a 32 KiB window at `level` (RFC 1950: CMF,
-    /// then FLG with FLEVEL and FCHECK so that the pair is a multiple of 31).
-    static func zlibHeader(level: Int32) -> [UInt8] {
-        let flevel: UInt16 = level < 2 ? 0 : level < 6 ? 1 : level == 6 ? 2 : 3
-        var header: UInt16 = (0x78 << 8) | (flevel << 6)
-        header += 31 - header % 31
-        return [UInt8(header >> 8), UInt8(header & 0xFF)]
-    }
-
-    private func start() throws {
-        precondition(!finished, "DeflateSink used after finish")
-        guard !started else { return }
-        started = true
-        try Self.zlibHeader(level: initialLevel).withUnsafeBytes { try output($0) }
     }
 
     /// Compresses `bytes` at the current level.
     public func write(_ bytes: UnsafeRawBufferPointer) throws {
-        try start()
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return }
-        adler = Self.adler32(adler, UnsafeRawBufferPointer(start: base, count: bytes.count))
+        precondition(!finished, "DeflateSink used after finish")
+        guard !bytes.isEmpty else { return }
         try deflater.compress(bytes, finish: false, into: output)
     }
 
@@ -273,7 +234,6 @@ public final class DeflateSink {
 
     /// Switches to `level` (0 = store) for the bytes written from now on.
     public func setLevel(_ level: Int32) throws {
-        try start()
         guard level != self.level else { return }
         try deflater.setLevel(level, into: output)
         self.level = level
@@ -281,89 +241,9 @@ public final class DeflateSink {
 
     /// Ends the stream (writes the final block and the Adler-32 trailer).
     public func finish() throws {
-        try start()
+        precondition(!finished, "DeflateSink finished twice")
         finished = true
         try deflater.compress(UnsafeRawBufferPointer(start: nil, count: 0), finish: true, into: output)
-        var trailer: [UInt8] = []
-        BigEndian.append(&trailer, UInt32(truncatingIfNeeded: adler))
-        try trailer.withUnsafeBytes { try output($0) }
-    }
-
-    /// Splices in the deflate blocks of a standalone zlib stream whose content (`contentLength`
-    /// bytes with Adler-32 `contentAdler`) comes next in this stream. `layout` says where the
-    /// stream's final block starts and where its deflate data ends; `blocks` hands over the
-    /// deflate data (the bytes after the 2-byte zlib header, in order, at least up to the end
-    /// bit). The spliced blocks refer only to their own content (they were a stream of their
-    /// own), and what is written after them is compressed afresh, without history, so nothing
-    /// refers across the seams.
-    func splice(_ layout: DeflateLayout, contentAdler: UInt32, contentLength: UInt64,
-                blocks: (_ take: (UnsafeRawBufferPointer) throws -> Void) throws -> Void) throws {
-        try start()
-        try deflater.syncFlush(into: output)
-        var seam = DeflateSeam(layout)
-        try blocks { try seam.copy($0, to: output) }
-        try seam.close(to: output)
-        deflater.reset()
-        adler = Self.adler32Combine(adler, UInt(contentAdler), contentLength)
-    }
-
-    static func adler32(_ adler: UInt, _ bytes: UnsafeRawBufferPointer) -> UInt {
-        guard let base = bytes.baseAddress, !bytes.isEmpty else { return adler }
-        var result = adler
-        var offset = 0
-        while offset < bytes.count {
-            let n = min(bytes.count - offset, Int(Int32.max))
-            result = CZlib.adler32(result, base.advanced(by: offset).assumingMemoryBound(to: Bytef.self), uInt(n))
-            offset += n
-        }
-        return result
-    }
-
-    static func adler32Combine(_ first: UInt, _ second: UInt, _ secondLength: UInt64) -> UInt {
-        // zlib combines lengths modulo 65521 (the Adler base): reduce first so that any length fits.
-        CZlib.adler32_combine(first, second, Int(secondLength % 65_521))
-    }
-}
-
-/// Inflates one zlib stream block by block (`Z_BLOCK`), noting its ``DeflateLayout``: the
-/// first pass of a splice, which also checks the stream and yields its content.
-final class DeflateLayoutScanner {
-    private let inflater: Inflater
-    private var finalBlockBit: UInt64 = 0
-    private var endBit: UInt64?
-
-    init(outputCapacity: Int = 256 * 1024) {
-        inflater = Inflater(outputCapacity: outputCapacity)
-    }
-
-    /// The layout, once the stream has ended.
-    var layout: DeflateLayout? {
-        guard inflater.finished, let endBit else { return nil }
-        return DeflateLayout(finalBlockBit: finalBlockBit, endBit: endBit)
-    }
-
-    /// Feeds compressed bytes; content goes to `sink`. Returns the bytes consumed (fewer than
-    /// given only when the stream ended inside `input`).
-    @discardableResult
-    func scan(_ input: UnsafeRawBufferPointer, into sink: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
-        try inflater.decompress(input, into: sink) { self.noteBoundary($0) }
-    }
-
-    /// At a block boundary (zlib's data_type: +128 at a boundary, +64 once the final block has
-    /// begun, the low bits the unused bits of the last byte taken), the bit where the next
-    /// block starts, or where the deflate data ends after the final block.
-    private func noteBoundary(_ stream: z_stream) {
-        let type = Int(stream.data_type)
-        guard type & 128 != 0 else { return }
-        let (taken, overflow) = UInt64(stream.total_in).multipliedReportingOverflow(by: 8)
-        guard !overflow, taken >= UInt64(type & 63) + 16 else { return }
-        let consumedBits = taken - UInt64(type & 63)
-        let bit = consumedBits - 16  // after the 2-byte zlib header
-        if type & 64 != 0 {
-            endBit = bit
-        } else {
-            finalBlockBit = bit
-        }
     }
 }
 

@@ -77,25 +77,10 @@ final class PackFile: Sendable {
 
     /// The raw entry bytes (header + encoded payload), CRC-checked, for copying between packs.
     func rawEntry(_ location: PackEntryLocation) throws -> [UInt8] {
-        let fd = try FileIO.openRead(packPath)
-        return try FileIO.closeAfter(fd) { fd in
-            var bytes = [UInt8](repeating: 0, count: Int(location.size))
-            let n = try bytes.withUnsafeMutableBytes { raw in
-                var total = 0
-                while total < raw.count {
-                    let got = try fd.read(fromAbsoluteOffset: Int64(location.offset) + Int64(total),
-                                          into: UnsafeMutableRawBufferPointer(rebasing: raw[total...]))
-                    if got == 0 { break }
-                    total += got
-                }
-                return total
-            }
-            guard n == bytes.count, bytes.withUnsafeBytes({ CRC32.update(0, $0) }) == location.crc else {
-                throw StoreError(.corrupt, "pack entry for \(location.id.short) fails its CRC", path: packPath,
-                                 object: location.id)
-            }
-            return bytes
-        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(location.size))
+        try copyEntry(location) { bytes.append(contentsOf: $0) }
+        return bytes
     }
 
     /// Decodes one entry at its recorded location: CRC over the raw bytes, then inflate (or
@@ -163,90 +148,45 @@ final class PackFile: Sendable {
         return try decoder.finish()
     }
 
-    /// Splices the deflate blocks of `id`'s entry into `sink` when the entry is zlib-encoded
-    /// (else returns false, having written nothing). Two passes over the entry: the first
-    /// inflates it block by block, checking its header against `kind` and `length`, its content
-    /// against the ID and its bytes against the CRC, and hands the content to `content`; the
-    /// second copies the deflate data into the sink and checks the CRC again. A damaged entry
-    /// throws; the sink is then unusable.
-    func spliceEntry(_ id: ObjectID, kind: ObjectKind, length: UInt64, into sink: DeflateSink,
-                     content: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
-        guard let location = index.entry(for: id) else { return false }
+    /// Where `id`'s entry lies, when it is zlib-encoded and its header says `kind` and
+    /// `length` (nil when it is stored; a header that says another kind or length is damage).
+    func zlibEntry(_ id: ObjectID, kind: ObjectKind, length: UInt64) throws -> PackEntryLocation? {
+        guard let location = index.entry(for: id) else { return nil }
         return try withEntry(id) { fd in
-            try Self.splice(fd, location: location, kind: kind, length: length, into: sink, content: content)
+            var header = [UInt8](repeating: 0, count: PackFormat.entryHeaderSize)
+            let n = try header.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: Int64(location.offset), into: $0) }
+            guard n == header.count, location.size > UInt64(PackFormat.entryHeaderSize) else {
+                throw StoreError(.corrupt, "pack entry for \(id.short) is truncated")
+            }
+            guard header[1] == PackFormat.encodingZlib else { return nil }
+            guard header[0] == kind.rawValue, header.withUnsafeBytes({ PackFormat.readUInt64($0, at: 2) }) == length else {
+                throw StoreError(.corrupt, "pack entry for \(id.short) is not the \(length)-byte \(kind) declared for it")
+            }
+            return location
         }
     }
 
-    private static func splice(_ fd: FileDescriptor, location: PackEntryLocation, kind: ObjectKind, length: UInt64,
-                               into sink: DeflateSink, content: (UnsafeRawBufferPointer) throws -> Void) throws -> Bool {
-        let headerSize = UInt64(PackFormat.entryHeaderSize)
-        guard location.size >= headerSize + 2 + 4 else { return false }  // a zlib stream has a header and a trailer
-        var header = [UInt8](repeating: 0, count: PackFormat.entryHeaderSize)
-        let n = try header.withUnsafeMutableBytes { try fd.read(fromAbsoluteOffset: Int64(location.offset), into: $0) }
-        guard n == header.count, header[1] == PackFormat.encodingZlib else { return false }
-        guard header[0] == kind.rawValue, header.withUnsafeBytes({ PackFormat.readUInt64($0, at: 2) }) == length else {
-            throw StoreError(.corrupt, "pack entry for \(location.id.short) is not the \(length)-byte \(kind) declared for it")
-        }
-        let dataStart = Int64(location.offset + headerSize)
-        let dataEnd = Int64(location.offset + location.size)
-        var buffer = [UInt8](repeating: 0, count: 256 * 1024)
-        // Reads [start, end) in bounded chunks, CRC over the entry header first.
-        func pass(_ body: (UnsafeRawBufferPointer, Int64) throws -> Void) throws {
-            var crc = header.withUnsafeBytes { CRC32.update(0, $0) }
-            var position = dataStart
-            while position < dataEnd {
-                let want = Int(min(Int64(buffer.count), dataEnd - position))
-                let got = try buffer.withUnsafeMutableBytes { raw in
-                    try fd.read(fromAbsoluteOffset: position, into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<want]))
-                }
-                guard got > 0 else { throw StoreError(.truncated, "pack is truncated inside the entry for \(location.id.short)") }
+    /// Streams the raw bytes of an entry (header and encoded payload) to `sink` in bounded
+    /// chunks, checking its CRC at the end (a mismatch throws after the bytes went out: the
+    /// caller's output is then unusable).
+    func copyEntry(_ location: PackEntryLocation, to sink: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try withEntry(location.id) { fd in
+            var source = FileRangeSource(fd, offset: Int64(location.offset), end: Int64(location.offset + location.size))
+            var buffer = [UInt8](repeating: 0, count: Int(min(location.size, 256 << 10)))
+            var crc: UInt32 = 0
+            var copied: UInt64 = 0
+            while copied < location.size {
+                let n = try buffer.withUnsafeMutableBytes { try source.read(into: $0) }
+                guard n > 0 else { throw StoreError(.truncated, "pack is truncated inside the entry for \(location.id.short)") }
                 try buffer.withUnsafeBytes { raw in
-                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<got])
+                    let chunk = UnsafeRawBufferPointer(rebasing: raw[0..<n])
                     crc = CRC32.update(crc, chunk)
-                    try body(chunk, position - dataStart)
+                    try sink(chunk)
                 }
-                position += Int64(got)
+                copied += UInt64(n)
             }
             guard crc == location.crc else { throw StoreError(.corrupt, "pack entry for \(location.id.short) fails its CRC") }
         }
-
-        // Pass 1: inflate, verify, note the layout.
-        let scanner = DeflateLayoutScanner()
-        var decoder = ObjectStreamDecoder(kind: kind, length: length)
-        var adler: UInt = 1
-        try pass { chunk, _ in
-            do {
-                let used = try scanner.scan(chunk) { bytes in
-                    try decoder.feed(bytes) { payload in
-                        adler = DeflateSink.adler32(adler, payload)
-                        try content(payload)
-                    }
-                }
-                guard used == chunk.count else {
-                    throw StoreError(.corrupt, "pack entry for \(location.id.short) has bytes after its zlib stream")
-                }
-            } catch is ZlibStatus {
-                throw StoreError(.corrupt, "pack entry for \(location.id.short) has a damaged zlib stream")
-            }
-        }
-        guard let layout = scanner.layout else { throw StoreError(.corrupt, "pack entry for \(location.id.short) is truncated") }
-        let found = try decoder.finish()
-        guard found.id == location.id else {
-            throw StoreError(.corrupt, "pack entry for \(location.id.short) hashes to \(found.id.short)")
-        }
-        guard layout.bytes + 2 <= UInt64(dataEnd - dataStart) else {
-            throw StoreError(.corrupt, "pack entry for \(location.id.short) has a damaged zlib stream")
-        }
-
-        // Pass 2: the deflate data (after the 2-byte zlib header) into the sink, CRC again.
-        try sink.splice(layout, contentAdler: UInt32(truncatingIfNeeded: adler), contentLength: length) { take in
-            try pass { chunk, offset in
-                let skip = max(0, 2 - offset)
-                guard skip < Int64(chunk.count) else { return }
-                try take(UnsafeRawBufferPointer(rebasing: chunk[Int(skip)...]))
-            }
-        }
-        return true
     }
 
     /// Checks the whole pack file: header, trailer count, trailer checksum against the index.

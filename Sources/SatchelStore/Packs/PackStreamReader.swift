@@ -37,21 +37,42 @@ public final class PackStreamReader: ByteSource {
     private var inputEnd = 0
     private var sha = SHA256()
     private let inflater = Inflater(outputCapacity: 1)
-    /// Packs inside bundles hold stored entries only (docs/FORMAT.md): a zlib entry there is
-    /// refused before a byte of it is inflated.
-    private let storedOnly: Bool
+    /// Which entry encodings the pack may use; others are refused at the entry header, before
+    /// a byte of the entry is inflated.
+    private let encodings: Encodings
+    /// The most payload bytes all entries together may declare (nil: no limit).
+    private let payloadLimit: UInt64?
+    private var declared: UInt64 = 0
+
+    /// Which entry encodings a pack stream may hold.
+    public enum Encodings: Sendable {
+        /// Stored and zlib entries of any kind (a store's packs, archives).
+        case any
+        /// Stored entries only.
+        case storedOnly
+        /// Stored entries, and zlib entries of blobs (bundles with `zlib-blobs-1`: a large
+        /// blob as the sender's store holds it).
+        case storedAndZlibBlobs
+    }
 
     private var current: (kind: ObjectKind, length: UInt64, compressed: Bool)?
     private var remaining: UInt64 = 0
     private var hasher: ObjectHasher?
     /// Entries read so far.
     public private(set) var count: UInt64 = 0
+    /// While set, every encoded byte of a zlib entry is handed to it as the reader consumes it
+    /// (the entry's zlib stream, exactly, once the entry was read to its end): a batch keeps
+    /// the stream as it came while the reader inflates and hashes it to verify it.
+    var compressedTap: ((UnsafeRawBufferPointer) throws -> Void)?
+    /// Whether the current entry is zlib-encoded.
+    public var entryIsCompressed: Bool { current?.compressed ?? false }
     private var started = false
 
     /// Reads the pack stored in `fd` from `offset` up to (not including) `end`.
-    /// With `storedOnly`, an entry that is not stored is refused as `.corrupt`.
-    public init(fd: FileDescriptor, offset: Int64, end: Int64, storedOnly: Bool = false) {
-        self.storedOnly = storedOnly
+    /// An entry of an encoding `encodings` does not allow is refused as `.corrupt`.
+    public init(fd: FileDescriptor, offset: Int64, end: Int64, encodings: Encodings = .any) {
+        self.encodings = encodings
+        payloadLimit = nil
         inputSource = .file(fd)
         position = offset
         self.end = end
@@ -60,8 +81,12 @@ public final class PackStreamReader: ByteSource {
 
     /// Reads a pack of exactly `length` bytes pulled sequentially from `source` (a decrypting
     /// stream, for example). The length must be known so the trailer can be found.
-    public init(source: any ByteSource, length: Int64, storedOnly: Bool = false) {
-        self.storedOnly = storedOnly
+    /// `payloadLimit` bounds the payload bytes all entries may declare together: a small input
+    /// that would inflate to far more than any honest writer makes (nested compression) is
+    /// refused at the entry header that crosses it, as `.tooLarge`.
+    public init(source: any ByteSource, length: Int64, encodings: Encodings = .any, payloadLimit: UInt64? = nil) {
+        self.encodings = encodings
+        self.payloadLimit = payloadLimit
         inputSource = .stream(source)
         position = 0
         end = length
@@ -130,11 +155,22 @@ public final class PackStreamReader: ByteSource {
               header[1] == PackFormat.encodingStored || header[1] == PackFormat.encodingZlib else {
             throw StoreError(.corrupt, "pack entry \(count + 1) has a damaged header")
         }
-        if storedOnly && header[1] != PackFormat.encodingStored {
-            throw StoreError(.corrupt, "pack entry \(count + 1) is zlib-encoded where the format allows stored entries only")
-        }
         let length = header.withUnsafeBytes { PackFormat.readUInt64($0, at: 2) }
         let compressed = header[1] == PackFormat.encodingZlib
+        switch (encodings, compressed) {
+        case (.storedOnly, true):
+            throw StoreError(.corrupt, "pack entry \(count + 1) is zlib-encoded where the format allows stored entries only")
+        case (.storedAndZlibBlobs, true) where kind != .blob:
+            throw StoreError(.corrupt, "pack entry \(count + 1) is a zlib-encoded \(kind) where the format allows zlib for blobs only")
+        default: break
+        }
+        if let payloadLimit {
+            let (total, overflow) = declared.addingReportingOverflow(length)
+            guard !overflow, total <= payloadLimit else {
+                throw StoreError(.tooLarge, "pack entries declare more than \(payloadLimit) payload bytes, more than this input can honestly hold")
+            }
+            declared = total
+        }
         // A stored entry cannot be longer than the bytes left before the trailer.
         if !compressed && length > UInt64(max(0, rawBytesLeft - Int64(PackFormat.trailerSize))) {
             throw StoreError(.corrupt, "pack entry \(count + 1) declares \(length) bytes, more than the pack holds")
@@ -223,7 +259,11 @@ public final class PackStreamReader: ByteSource {
         } catch is ZlibStatus {
             throw StoreError(.corrupt, "pack entry \(count) has a damaged zlib stream")
         }
-        input.withUnsafeBytes { sha.update(bufferPointer: UnsafeRawBufferPointer(rebasing: $0[start..<(start + step.consumed)])) }
+        try input.withUnsafeBytes {
+            let consumed = UnsafeRawBufferPointer(rebasing: $0[start..<(start + step.consumed)])
+            sha.update(bufferPointer: consumed)
+            try compressedTap?(consumed)
+        }
         inputStart += step.consumed
         return step
     }

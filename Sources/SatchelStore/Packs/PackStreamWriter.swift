@@ -1,11 +1,13 @@
 import Crypto
 
-/// Writes a pack of stored entries (no index) as one stream of bytes handed to `emit`: the
-/// form a pack takes inside a bundle (docs/FORMAT.md, "Bundles"), written straight from the
-/// store, each object read, verified and copied once, with no temporary pack.
+/// Writes a pack (no index) as one stream of bytes handed to `emit`: the form a pack takes
+/// inside a bundle (docs/FORMAT.md, "Bundles"), written straight from the store, each object
+/// read, verified and copied once, with no temporary pack. Entries are stored, except those
+/// copied as the store holds them (``add(_:from:)``: a zlib entry, CRC-checked).
 ///
-/// The size of the whole pack is known before its first byte (``size(ofPayloads:)``), so a
-/// container can declare it up front; every payload must then have exactly its declared length.
+/// The size of the whole pack is known before its first byte (``size(ofPayloads:packed:)``),
+/// so a container can declare it up front; every payload must then have exactly its declared
+/// length.
 public final class PackStreamWriter {
     private let emit: (UnsafeRawBufferPointer) throws -> Void
     private var sha = SHA256()
@@ -18,15 +20,21 @@ public final class PackStreamWriter {
         self.emit = emit
     }
 
-    /// The size of a pack of stored entries with these payload lengths; nil if it would not fit
-    /// in 64 bits.
-    public static func size(ofPayloads lengths: some Sequence<UInt64>) -> UInt64? {
+    /// The size of a pack of stored entries with these payload lengths plus the `packed`
+    /// entries copied as they are; nil if it would not fit in 64 bits.
+    public static func size(ofPayloads lengths: some Sequence<UInt64>, packed: [PackedEntry] = []) -> UInt64? {
         var total = UInt64(PackFormat.headerSize + PackFormat.trailerSize)
-        for length in lengths {
-            let (withHeader, o1) = length.addingReportingOverflow(UInt64(PackFormat.entryHeaderSize))
-            let (sum, o2) = total.addingReportingOverflow(withHeader)
-            guard !o1, !o2 else { return nil }
+        func add(_ bytes: UInt64) -> Bool {
+            let (sum, overflow) = total.addingReportingOverflow(bytes)
             total = sum
+            return !overflow
+        }
+        for length in lengths {
+            let (entry, overflow) = length.addingReportingOverflow(UInt64(PackFormat.entryHeaderSize))
+            guard !overflow, add(entry) else { return nil }
+        }
+        for entry in packed {
+            guard add(entry.size) else { return nil }
         }
         return total
     }
@@ -40,14 +48,26 @@ public final class PackStreamWriter {
         try bytes.withUnsafeBytes { try write($0) }
     }
 
-    private func begin(_ kind: ObjectKind, length: UInt64) throws {
+    private func start() throws {
         precondition(!finished, "PackStreamWriter used after finish")
         if !started {
             started = true
             try write(PackFormat.header(magic: PackFormat.packMagic))
         }
+    }
+
+    private func begin(_ kind: ObjectKind, length: UInt64) throws {
+        try start()
         try write(PackFormat.entryHeader(kind: kind, compressed: false, length: length))
         entries += 1
+    }
+
+    /// Adds a zlib entry of `store` as the store holds it (header and zlib stream, CRC-checked
+    /// on the way; not inflated: the reader verifies the object).
+    public func add(_ entry: PackedEntry, from store: ObjectStore) throws {
+        try start()
+        entries += 1
+        try store.copy(entry) { try write($0) }
     }
 
     /// Adds an in-memory payload as a stored entry.
@@ -60,17 +80,9 @@ public final class PackStreamWriter {
     /// and verified on the way (a damaged or different object throws; the stream is then unusable).
     /// `payload` is told when the payload starts, with its first bytes (to pick a compression
     /// level for what follows), and again with nil when it has ended.
-    ///
-    /// With `splicingInto`, the sink this pack stream is being compressed into, an object the
-    /// store holds compressed in a pack goes in as its deflate blocks
-    /// (``ObjectStore/spliceDeflated(_:kind:length:into:content:)``) and `payload` is not called.
     public func add(_ id: ObjectID, kind: ObjectKind, length: UInt64, from store: ObjectStore,
-                    splicingInto sink: DeflateSink? = nil,
                     payload: (_ firstBytes: UnsafeRawBufferPointer?) throws -> Void = { _ in }) throws {
         try begin(kind, length: length)
-        if let sink, try store.spliceDeflated(id, kind: kind, length: length, into: sink, content: { sha.update(bufferPointer: $0) }) {
-            return
-        }
         var written: UInt64 = 0
         let found = try store.read(id) { chunk in
             if written == 0 && !chunk.isEmpty { try payload(chunk) }
@@ -88,11 +100,7 @@ public final class PackStreamWriter {
 
     /// Writes the trailer (entry count, SHA-256 of everything before it).
     public func finish() throws {
-        precondition(!finished, "PackStreamWriter finished twice")
-        if !started {
-            started = true
-            try write(PackFormat.header(magic: PackFormat.packMagic))
-        }
+        try start()
         finished = true
         var count: [UInt8] = []
         PackFormat.appendUInt64(&count, entries)

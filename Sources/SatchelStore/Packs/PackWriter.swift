@@ -67,6 +67,13 @@ final class PackWriter {
                 crc = CRC32.update(crc, bytes)
                 try write(bytes)
             })
+        return try record(id, start: start, hashBefore: hashBefore, length: length, crc: crc, skip: skip)
+    }
+
+    /// Keeps the entry just written from `start` as `id`, or takes it back out when it is a
+    /// duplicate or `skip` says the store has it.
+    private func record(_ id: ObjectID, start: UInt64, hashBefore: SHA256, length: UInt64, crc: UInt32,
+                        skip: (ObjectID) -> Bool) throws -> (id: ObjectID, added: Bool) {
         if known.contains(id) || skip(id) {
             try rewind(to: start, hash: hashBefore)
             return (id, false)
@@ -87,6 +94,30 @@ final class PackWriter {
         if known.contains(id) || skip(id) { return (id, false) }
         var source = BufferSource(bytes)
         return try add(kind: kind, length: UInt64(bytes.count), source: &source, knownID: { id }, skip: { _ in false })
+    }
+
+    /// Adds the zlib entry `reader` is on as it came: its encoded bytes are written as the
+    /// reader consumes them, while the reader inflates and hashes them (ID, declared length and
+    /// the stream's end are all checked), so a verified entry is never deflated again. `skip`
+    /// as in ``add(kind:length:source:knownID:skip:)``.
+    func adopt(entryOf reader: PackStreamReader, kind: ObjectKind, length: UInt64,
+               skip: (ObjectID) -> Bool = { _ in false }) throws -> (id: ObjectID, added: Bool) {
+        precondition(!closed, "PackWriter used after finish")
+        precondition(reader.entryIsCompressed, "only a zlib entry is adopted as it is")
+        let start = offset
+        let hashBefore = packHash
+        let header = PackFormat.entryHeader(kind: kind, compressed: true, length: length)
+        var crc = header.withUnsafeBytes { CRC32.update(0, $0) }
+        try write(header)
+        reader.compressedTap = { bytes in
+            crc = CRC32.update(crc, bytes)
+            try self.write(bytes)
+        }
+        defer { reader.compressedTap = nil }
+        var scratch = [UInt8](repeating: 0, count: 256 << 10)
+        while try scratch.withUnsafeMutableBytes({ try reader.read(into: $0) }) > 0 {}
+        guard let id = reader.lastID else { throw StoreError(.corrupt, "pack entry \(reader.count) was not read to its end") }
+        return try record(id, start: start, hashBefore: hashBefore, length: length, crc: crc, skip: skip)
     }
 
     /// Copies an already-encoded entry (from another pack) without re-encoding.

@@ -31,7 +31,14 @@ enum BundleFile {
     static let level: Int32 = 6
     static let storedBlobMinimum: UInt64 = 4096
     /// Capabilities this build understands; a bundle naming any other is refused.
-    static let capabilities: Set<String> = ["threads-1", "threads-2", "envelopes-1", "drafts-1", "checkpoints-1"]
+    static let capabilities: Set<String> = ["threads-1", "threads-2", "envelopes-1", "drafts-1", "checkpoints-1", zlibBlobs]
+    /// The capability of a bundle whose pack holds zlib entries of blobs: a large compressible
+    /// blob as the sender's store holds it, adopted as it is by the receiver's store.
+    static let zlibBlobs = "zlib-blobs-1"
+    /// An honest bundle's payloads add up to at most ~1032 times its size (deflate's largest
+    /// ratio; a zlib entry travels at level 0). A bundle whose entries declare more than this
+    /// many times its size is refused at the entry that crosses it (nested compression bomb).
+    static let maxExpansion: UInt64 = 1100
 
     /// Writes prefix + compressed (header + pack) + checksum to `path` as a ``DurableFile``
     /// (temp → fsync → publish without overwriting → fsync directory; `.exists` if `path` is
@@ -51,7 +58,7 @@ enum BundleFile {
     /// The one writer of the file layout: prefix, then header and the pack `body` writes (exactly
     /// `packLength` bytes) through one deflate stream, then the checksum; published as a
     /// ``DurableFile`` only when all of it was written.
-    private static func writeFile(header: BundleHeader, packLength: UInt64, to path: String, mode: DurableFile.Mode,
+    static func writeFile(header: BundleHeader, packLength: UInt64, to path: String, mode: DurableFile.Mode,
                                   body: (DeflateSink) throws -> Void) throws -> UInt64 {
         let headerBytes = try header.encoded()
         guard headerBytes.count <= maxHeaderBytes else {
@@ -83,6 +90,8 @@ enum BundleFile {
         var bytes: [UInt8]?
         /// The bytes wait in the ``ManifestSpool``, in the order of the objects.
         var spooled = false
+        /// A large blob the store holds zlib-encoded in a pack: its entry is copied as it is.
+        var packed: PackedEntry?
     }
 
     /// Manifests read by a bundle's walk and kept for its writing, in a scratch file in the
@@ -132,11 +141,13 @@ enum BundleFile {
 
     /// Writes a bundle whose pack is streamed from the store into the compressed stream as it
     /// goes: every object is read (and verified) once and compressed once, with no temporary
-    /// pack. Same file as ``write(header:packPath:to:mode:)`` writes; the pack's size is known
-    /// up front because its entries are stored.
+    /// pack; a ``Object/packed`` blob's entry is copied as the store holds it (CRC-checked), at
+    /// level 0, and never deflated again. Same file as ``write(header:packPath:to:mode:)``
+    /// writes; the pack's size is known up front (stored entries, and packed entries' sizes).
     static func write(header: BundleHeader, objects: [Object], from store: ObjectStore, spool: ManifestSpool? = nil,
                       to path: String, mode: DurableFile.Mode = .durable) throws -> UInt64 {
-        guard let packLength = PackStreamWriter.size(ofPayloads: objects.lazy.map(\.length)) else {
+        let packed = objects.compactMap(\.packed)
+        guard let packLength = PackStreamWriter.size(ofPayloads: objects.lazy.filter { $0.packed == nil }.map(\.length), packed: packed) else {
             throw SyncError(.badInput, "the bundle's objects add up to more than 2^64 bytes")
         }
         return try writeFile(header: header, packLength: packLength, to: path, mode: mode) { sink in
@@ -151,10 +162,14 @@ enum BundleFile {
                     try pack.add(object.kind, try spool.next(object.length))
                     continue
                 }
+                if let entry = object.packed {
+                    try sink.setLevel(0)
+                    try pack.add(entry, from: store)
+                    try sink.setLevel(level)
+                    continue
+                }
                 let choose = object.kind == .blob && object.length >= storedBlobMinimum
-                // A large blob the store holds compressed goes in as its own deflate blocks.
-                let splice = object.kind == .blob && object.length >= largeBlobMinimum ? sink : nil
-                try pack.add(object.id, kind: object.kind, length: object.length, from: store, splicingInto: splice) { first in
+                try pack.add(object.id, kind: object.kind, length: object.length, from: store) { first in
                     guard choose else { return }
                     guard let first else { return try sink.setLevel(level) }
                     let sample = UnsafeRawBufferPointer(rebasing: first.prefix(probe.policy.sampleLength))
@@ -273,9 +288,14 @@ enum BundleFile {
             self.stream = stream
         }
 
-        /// Reads the pack (once) as it streams out of the decompressor.
+        /// Reads the pack (once) as it streams out of the decompressor. Entries are stored, but
+        /// for zlib entries of blobs in a bundle declaring ``BundleFile/zlibBlobs``; together
+        /// they may declare at most ``BundleFile/maxExpansion`` times the file's size.
         func packReader() -> PackStreamReader {
-            PackStreamReader(source: stream, length: Int64(packLength), storedOnly: true)
+            let (limit, overflow) = bytes.multipliedReportingOverflow(by: BundleFile.maxExpansion)
+            return PackStreamReader(source: stream, length: Int64(packLength),
+                                    encodings: header.capabilities.contains(BundleFile.zlibBlobs) ? .storedAndZlibBlobs : .storedOnly,
+                                    payloadLimit: overflow ? .max : limit)
         }
 
         /// After the pack was read completely: the compressed stream must end exactly there,

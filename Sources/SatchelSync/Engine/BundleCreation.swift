@@ -98,6 +98,9 @@ extension SyncEngine {
             if let manifest, !staffOnly { try Self.refuseStaffOnly(manifest, id: id) }
             if targetHas?(id) == true { return }
             var object = BundleFile.Object(id: id, kind: kind, length: length, bytes: nil)
+            if kind == .blob && length >= BundleFile.largeBlobMinimum {
+                object.packed = try store.packedZlibEntry(id, kind: kind, length: length)
+            }
             if let manifest {
                 if kept + manifest.count <= manifestBudget {
                     object.bytes = manifest
@@ -115,7 +118,8 @@ extension SyncEngine {
         let ack = checkpoint?.received
         let header = BundleHeader(
             source: repository.replica, sourceRole: repository.role, target: target, epoch: epoch, since: since,
-            upTo: upTo, full: full, created: .now(), capabilities: ["threads-2"] + (staffOnly ? ["envelopes-1", "drafts-1"] : []),
+            upTo: upTo, full: full, created: .now(), capabilities: ["threads-2"] + (staffOnly ? ["envelopes-1", "drafts-1"] : [])
+                + (objects.contains { $0.packed != nil } ? [BundleFile.zlibBlobs] : []),
             ack: ack, heads: heads, objects: UInt64(objects.count))
         let bytes = try BundleFile.write(header: header, objects: objects, from: store, spool: spool, to: path)
         return TransferSummary(threads: threads, objects: objects.count, bytes: bytes, full: full)
