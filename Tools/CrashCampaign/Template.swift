@@ -29,12 +29,16 @@ struct Template {
         try fm.copyItem(atPath: directoryFixture, toPath: root + "/directory.xml")
         _ = fm.createFile(atPath: root + "/scan.pdf", contents: Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ ($0 >> 7)) }))
         _ = fm.createFile(atPath: root + "/big.txt", contents: Data(String(repeating: "Lab results follow. ", count: 100_000).utf8))
+        // Past a batch's 4 MiB: stored packed and zlib-encoded, so the bundle carries it as that
+        // entry (zlib-blobs-1) and apply and restore adopt it as it came.
+        _ = fm.createFile(atPath: root + "/notes.txt",
+                          contents: Data((0..<250_000).map { "Visit \($0): results reviewed, follow-up as planned.\n" }.joined().utf8))
         for name in ["ws", "peer"] {
             _ = try must(["init", root + "/" + name, "--role", "workstation"])
             _ = try must(["directory", "import", root + "/directory.xml", "--store", root + "/" + name])
         }
         let sent = try must(["compose", "--store", root + "/ws", "--as", "s1", "--to", "u1", "--subject", "Before",
-                             "--body", "Acknowledged before any crash.", "--send", "--json"])
+                             "--body", "Acknowledged before any crash.", "--attach", root + "/notes.txt", "--send", "--json"])
         let json = try JSONSerialization.jsonObject(with: Data(sent.stdout.utf8)) as? [String: Any]
         guard let thread = ((json?["threads"] as? [[String: Any]])?.first?["thread"]) as? String else {
             throw SetupError.failed("compose printed no thread")
@@ -51,7 +55,7 @@ struct Template {
         _ = try must(["init", root + "/origin", "--role", "workstation"])
         _ = try must(["directory", "import", root + "/directory.xml", "--store", root + "/origin"])
         _ = try must(["compose", "--store", root + "/origin", "--as", "s2", "--to", "u3", "--subject", "From the origin",
-                      "--body", "An origin's message.", "--send"])
+                      "--body", "An origin's message.", "--attach", root + "/notes.txt", "--send"])
         _ = try must(["bundle", "create", "--store", root + "/origin", "--for", wsReplica, "--role", "workstation",
                       "-o", root + "/peer.bundle"])
         _ = try must(["backup", "create", "--store", root + "/ws", "-o", root + "/ws.backup"])
