@@ -49,6 +49,19 @@ public enum FuzzSeeds {
         let bundle = Array(try Data(contentsOf: URL(fileURLWithPath: bundlePath)))
         try put(.bundle, "staff-full.bundle", bundle)
         try put(.bundle, "staff-full.body", try BundleHarness.bodyForm(ofBundle: bundle))
+        // A large, very repetitive text attachment (packed, zlib-encoded: past a batch's 4 MiB)
+        // travels as its store's zlib entry (capability zlib-blobs-1); body form, full bundle.
+        let notes = world.scratch + "/notes.txt"
+        try World.write(Array(String(repeating: "Results reviewed; follow-up as planned.\n", count: 120_000).utf8), to: notes)
+        var large = ComposeRequest(author: "s1")
+        large.patient = "p1"
+        large.subject = "Your notes"
+        large.body = .text("Attached.")
+        large.attachments = [.file(path: notes, name: "notes.txt")]
+        _ = try other.send(large)
+        let zlibPath = world.scratch + "/zlib.bundle"
+        _ = try SyncEngine(other).createBundle(for: World.workstationReplica, targetRole: .workstation, to: zlibPath, full: true)
+        try put(.bundle, "staff-zlib-blob.body", try BundleHarness.bodyForm(ofBundle: Array(try Data(contentsOf: URL(fileURLWithPath: zlibPath)))))
         // portal → workstation after the workstation's thread reached the portal.
         _ = try SyncEngine(world.workstation).sync(with: world.portal)
         let fromPortal = world.scratch + "/portal.bundle"
