@@ -50,7 +50,8 @@ public final class Repository: Sendable {
     public static func create(at path: String, role: StoreConfig.Role, name: String? = nil,
                               portalURL: String? = nil) throws -> Repository {
         let existed: Bool
-        switch try LocalFiles.entry(path) {
+        // A symlink to an empty directory (a store on another volume) is fine, as with `git init`.
+        switch try LocalFiles.entry(path, followingSymlink: true) {
         case .absent: existed = false
         case .emptyDirectory: existed = true
         case .directory:

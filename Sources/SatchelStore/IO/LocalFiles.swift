@@ -16,10 +16,13 @@ public enum LocalFiles {
         case other
     }
 
-    /// What is at `path` (a symlink is `.other`, whatever it points to).
-    public static func entry(_ path: String) throws -> Entry {
+    /// What is at `path`. A symlink is `.other`, whatever it points to, unless
+    /// `followingSymlink` (then it is what it points to, and `.absent` if that is missing).
+    public static func entry(_ path: String, followingSymlink: Bool = false) throws -> Entry {
         let status: Sys.Status
-        do { status = try Sys.linkStatus(path) } catch .noSuchFileOrDirectory { return .absent } catch {
+        do { status = try followingSymlink ? Sys.status(path) : Sys.linkStatus(path) } catch .noSuchFileOrDirectory {
+            return .absent
+        } catch {
             throw StoreError.io(error, path: path, "cannot look at \(path)")
         }
         guard status.isDirectory, !status.isSymlink else { return .other }
