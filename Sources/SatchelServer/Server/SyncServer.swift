@@ -33,8 +33,11 @@ public struct SyncServer: Sendable {
         /// How long a request body may wait before ``minBodyBytesPerSecond`` applies.
         public var bodyGrace: TimeAmount = .seconds(10)
         /// After the response, how long the rest of an unread request is read and discarded
-        /// before the connection closes.
-        public var lingerTimeout: TimeAmount = .seconds(2)
+        /// before the connection closes (sooner when the client closes its side). A client
+        /// refused early (401, 413) that is slow to send the rest of its body, on a slow link or
+        /// in a busy process, must still read the answer rather than a reset: nginx lingers up
+        /// to 30 s; 10 s here.
+        public var lingerTimeout: TimeAmount = .seconds(10)
         /// Open connections allowed per peer IP address; more are closed at once. (Behind a
         /// proxy every client shares the proxy's address: raise it there.)
         public var maxConnectionsPerPeer = 16
