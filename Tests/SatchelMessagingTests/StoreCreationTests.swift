@@ -18,6 +18,12 @@ import Testing
         let linked = try Repository.create(at: dir.path("link"), role: .workstation)
         #expect(try Repository.open(at: dir.path("volume")).replica == linked.replica)
         #expect(try LocalFiles.entry(dir.path("link")) == .other)  // still the symlink
+        // A parent that is a symlink to a directory is fine too.
+        try FileManager.default.createDirectory(atPath: dir.path("home"), withIntermediateDirectories: false)
+        try FileManager.default.createSymbolicLink(atPath: dir.path("stores"), withDestinationPath: dir.path("home"))
+        _ = try Repository.create(at: dir.path("stores/laptop"), role: .workstation)
+        _ = try Repository.create(at: dir.path("stores/more/portal"), role: .portal)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path("home")).sorted() == ["laptop", "more"])
     }
 
     @Test func anythingElseIsRefusedAndLeftAsItWas() throws {

@@ -37,7 +37,7 @@ public enum LocalFiles {
     }
 
     /// Creates the directory at `path` and any missing parents (`mkdir -p`); one that exists is
-    /// fine.
+    /// fine, and so is a symlink to one (a home or data directory on another volume).
     public static func createDirectory(_ path: String) throws {
         var prefix = path.hasPrefix("/") ? "" : "."
         for component in path.split(separator: "/") {
@@ -46,7 +46,8 @@ public enum LocalFiles {
                 throw StoreError.io(error, path: path, "cannot create the directory \(path)")
             }
         }
-        guard try entry(path) == .emptyDirectory || entry(path) == .directory else {
+        let made = try entry(path, followingSymlink: true)
+        guard made == .emptyDirectory || made == .directory else {
             throw StoreError(.exists, "\(path) exists and is not a directory", path: path)
         }
     }
