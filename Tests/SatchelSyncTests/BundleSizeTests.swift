@@ -149,14 +149,17 @@ import Testing
         return try pack.rawEntry(try #require(pack.index.entry(for: id)))
     }
 
-    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
-        guard let first = needle.first, needle.count <= haystack.count else { return false }
+    static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool { find(needle, in: haystack) != nil }
+
+    /// Where `needle` first stands in `haystack`.
+    static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard let first = needle.first, needle.count <= haystack.count else { return nil }
         var index = 0
         while index + needle.count <= haystack.count {
-            if haystack[index] == first && Array(haystack[index..<(index + needle.count)]) == needle { return true }
+            if haystack[index] == first && haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
             index += 1
         }
-        return false
+        return nil
     }
 
     /// An object that is damaged in the sending store fails the bundle as it streams: no bundle

@@ -39,17 +39,7 @@ import Testing
             try opened.copyPack(to: packPath)
             opened.close()
             pack = Array(try Data(contentsOf: URL(fileURLWithPath: packPath)))
-            entryOffset = try #require(Self.find(entry, in: pack))
-        }
-
-        static func find(_ needle: [UInt8], in haystack: [UInt8]) -> Int? {
-            guard needle.count <= haystack.count else { return nil }
-            var index = 0
-            while index + needle.count <= haystack.count {
-                if haystack[index] == needle[0] && haystack[index..<(index + needle.count)].elementsEqual(needle) { return index }
-                index += 1
-            }
-            return nil
+            entryOffset = try #require(BundleSizeTests.find(entry, in: pack))
         }
 
         /// A bundle of `header` and `pack` (its trailer recomputed), with a valid file checksum.

@@ -46,8 +46,8 @@ public enum LocalFiles {
                 throw StoreError.io(error, path: path, "cannot create the directory \(path)")
             }
         }
-        let made = try entry(path, followingSymlink: true)
-        guard made == .emptyDirectory || made == .directory else {
+        // What is there now (a symlink followed); its contents are none of this call's business.
+        guard (try? Sys.status(path))?.isDirectory == true else {
             throw StoreError(.exists, "\(path) exists and is not a directory", path: path)
         }
     }

@@ -205,20 +205,12 @@ public final class SealedFile {
 
     private static func readExactly(_ fd: FileDescriptor, at offset: Int64, into bytes: inout [UInt8], path: String,
                                     name: String) throws {
-        let count = bytes.count
-        var got = 0
-        while got < count {
-            let n: Int
-            do {
-                n = try bytes.withUnsafeMutableBytes {
-                    try fd.read(fromAbsoluteOffset: offset + Int64(got), into: UnsafeMutableRawBufferPointer(rebasing: $0[got..<count]))
-                }
-            } catch {
-                throw StoreError.io(error, path: path, "cannot read \(name) \(path)")
-            }
-            if n == 0 { throw StoreError(.truncated, "\(name) \(path) is truncated", path: path) }
-            got += n
+        var source = FileRangeSource(fd, offset: offset, end: offset + Int64(bytes.count))
+        let got: Int
+        do { got = try bytes.withUnsafeMutableBytes { try source.readFully(into: $0) } } catch {
+            throw StoreError.io(error, path: path, "cannot read \(name) \(path)")
         }
+        guard got == bytes.count else { throw StoreError(.truncated, "\(name) \(path) is truncated", path: path) }
     }
 
     /// The body of a file checked while reading: hashes the prefix, then each byte it yields.
